@@ -1,0 +1,98 @@
+"""Builds everything from the settings: the only place that picks adapters and backends."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Literal
+
+from seuil.domain.errors import ModelUnavailableError
+from seuil.engine.detection import CascadeDetector, CnnDetector, HogDetector
+from seuil.engine.landmarks import Dlib5PointPredictor
+from seuil.engine.models import DlibModelFiles, dlib_model_files
+from seuil.engine.pipeline import FaceEngine
+from seuil.engine.quality import ENROLMENT, GATE
+from seuil.ports.face import FaceDetector, FaceEmbedder
+from seuil.settings import (
+    AutoEmbedderSettings,
+    DetectorSettings,
+    DlibEmbedderSettings,
+    EngineSettings,
+    OnnxEmbedderSettings,
+    Settings,
+    UserOnnxEmbedderSettings,
+)
+
+logger = logging.getLogger(__name__)
+
+Purpose = Literal["enrol", "gate"]
+
+
+def _dlib(cfg: DlibEmbedderSettings, files: DlibModelFiles) -> FaceEmbedder:
+    from seuil.engine.embedding.dlib_backend import DlibEmbedder
+
+    return DlibEmbedder(files.embedder)
+
+
+def _onnx(cfg: OnnxEmbedderSettings | AutoEmbedderSettings, files: DlibModelFiles) -> FaceEmbedder:
+    from seuil.engine.embedding.model_cache import cached_onnx_model
+    from seuil.engine.embedding.onnx_backend import OnnxEmbedder
+
+    return OnnxEmbedder(cached_onnx_model(files.embedder), intra_op_num_threads=cfg.threads)
+
+
+def _auto(cfg: AutoEmbedderSettings, files: DlibModelFiles) -> FaceEmbedder:
+    try:
+        return _onnx(cfg, files)
+    except (ImportError, ModelUnavailableError) as exc:
+        logger.warning("ONNX embedder unavailable (%s); using dlib, which is much slower", exc)
+        return _dlib(DlibEmbedderSettings(), files)
+
+
+def _user_onnx(cfg: UserOnnxEmbedderSettings, files: DlibModelFiles) -> FaceEmbedder:
+    from seuil.engine.embedding.onnx_backend import UserOnnxEmbedder
+
+    return UserOnnxEmbedder(
+        cfg.model_path,
+        input_size=cfg.input_size,
+        layout=cfg.layout,
+        channel_order=cfg.channel_order,
+        mean=cfg.mean,
+        std=cfg.std,
+        data_format="NCHW" if cfg.nchw else "NHWC",
+        intra_op_num_threads=cfg.threads,
+    )
+
+
+_EMBEDDERS: dict[type, Callable[..., FaceEmbedder]] = {
+    AutoEmbedderSettings: _auto,
+    OnnxEmbedderSettings: _onnx,
+    DlibEmbedderSettings: _dlib,
+    UserOnnxEmbedderSettings: _user_onnx,
+}
+
+
+def build_embedder(settings: EngineSettings, files: DlibModelFiles) -> FaceEmbedder:
+    return _EMBEDDERS[type(settings.embedder)](settings.embedder, files)
+
+
+def build_detector(cfg: DetectorSettings, files: DlibModelFiles) -> FaceDetector:
+    hog = HogDetector(upsample=cfg.hog_upsample, max_side=cfg.max_side)
+    if not cfg.cnn_fallback:
+        return hog
+    cnn = CnnDetector(files.cnn_detector, upsample=cfg.cnn_upsample, max_side=cfg.max_side or 800)
+    return CascadeDetector([hog, cnn])
+
+
+def build_face_engine(settings: Settings | None = None, purpose: Purpose = "enrol") -> FaceEngine:
+    """The face engine for enrolment photos (accurate) or gate frames (fast)."""
+    cfg = (settings or Settings()).engine
+    files = dlib_model_files()
+    detector_cfg = cfg.enrol_detector if purpose == "enrol" else cfg.gate_detector
+    return FaceEngine(
+        build_detector(detector_cfg, files),
+        Dlib5PointPredictor(files.landmarks5),
+        build_embedder(cfg, files),
+        flip_tta=cfg.flip_tta,
+        quality_limits=ENROLMENT if purpose == "enrol" else GATE,
+    )

@@ -1,0 +1,31 @@
+"""`seuil bench ...`: speed benchmarks that print numbers side by side with a peer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+bench_app = typer.Typer(
+    help="Bancs de mesure de vitesse. (Speed benchmarks.)", no_args_is_help=True
+)
+
+
+@bench_app.command("engine")
+def bench_engine(
+    json_out: Path | None = typer.Option(None, "--json", help="écrit le rapport JSON ici"),
+    repeats: int = typer.Option(30, help="mesures par cas"),
+    shared: Path | None = typer.Option(None, help="dossier shared (défaut : ../shared)"),
+) -> None:
+    """Détection et embeddings : ms par image/visage, par moteur, avec le pair face_recognition.
+
+    (Detection and embedding ms per frame/face for each backend, against face_recognition.)
+    """
+    from seuil.cli.bench_engine import print_report, run_engine_bench
+
+    report = run_engine_bench(repeats=repeats, shared=shared)
+    print_report(report)
+    if json_out:
+        json_out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        typer.echo(f"JSON : {json_out}")

@@ -1,0 +1,63 @@
+"""The `seuil` command: one Typer app, sub-commands per area."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from seuil import __version__
+from seuil.domain.errors import SeuilError
+
+app = typer.Typer(
+    name="seuil",
+    help="seuil : sécurité des entrées de lycée, respectueuse de la vie privée. "
+    "(Privacy-by-design security for high-school entrances.)",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _mount() -> None:
+    # Sub-apps are imported here (not at the top of their modules' users) so that
+    # `seuil --help` stays fast; none of them does work at import time.
+    from seuil.cli.bench_cmd import bench_app
+    from seuil.cli.demo_cmd import demo
+    from seuil.cli.eval_cmd import eval_app
+    from seuil.cli.face_cmd import face_app
+
+    app.add_typer(face_app, name="face")
+    app.add_typer(eval_app, name="eval")
+    app.add_typer(bench_app, name="bench")
+    app.command("demo")(demo)
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="journal détaillé")) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def version() -> None:
+    """Affiche la version. (Print the version.)"""
+    typer.echo(__version__)
+
+
+_mount()
+
+
+def main() -> None:
+    """Entry point that maps seuil's errors to a message and an exit code."""
+    try:
+        app()
+    except SeuilError as exc:
+        typer.echo(f"erreur ({exc.code}) : {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pure model and rules. Standard library only."""

@@ -1,0 +1,58 @@
+"""The one exception root of seuil and its specific subclasses.
+
+Each subclass carries a stable ``code`` (used by the API's problem responses and
+by the CLI's exit codes) and a message meant for the person who will read it.
+"""
+
+from __future__ import annotations
+
+
+class SeuilError(Exception):
+    """Root of every error that seuil raises on purpose."""
+
+    code = "seuil_error"
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidImageError(SeuilError):
+    """The bytes are not an image we can decode (corrupt, truncated, not an image)."""
+
+    code = "invalid_image"
+    exit_code = 3
+
+
+class ImageTooLargeError(InvalidImageError):
+    """The image is larger than the configured pixel or byte limit."""
+
+    code = "image_too_large"
+
+
+class ModelUnavailableError(SeuilError):
+    """A face model file or backend cannot be found or loaded."""
+
+    code = "model_unavailable"
+    exit_code = 4
+
+
+class ModelConversionError(ModelUnavailableError):
+    """Converting a model (e.g. dlib to ONNX) failed or gave a wrong checksum."""
+
+    code = "model_conversion_failed"
+
+
+class ConfigurationError(SeuilError):
+    """Settings are missing, invalid or contradictory."""
+
+    code = "configuration_error"
+    exit_code = 2
+
+
+class DataFormatError(SeuilError):
+    """An input file (pairs list, CSV, roster) is malformed."""
+
+    code = "data_format_error"
+    exit_code = 2

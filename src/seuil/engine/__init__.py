@@ -1,0 +1,1 @@
+"""The face engine: detection, landmarks, alignment, quality, embeddings, scoring, evaluation."""

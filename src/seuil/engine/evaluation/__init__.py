@@ -1,0 +1,1 @@
+"""Biometric evaluation: pair lists, metrics, reports."""

@@ -1,0 +1,1 @@
+"""typing.Protocol interfaces between the use cases and the outside world."""

@@ -1,0 +1,88 @@
+"""Settings models. Backends are chosen by a discriminated union, not by if-chains.
+
+Values come from a TOML/JSON file or the environment (``SEUIL_`` prefix, ``__`` for
+nesting, e.g. ``SEUIL_ENGINE__EMBEDDER__BACKEND=dlib``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AutoEmbedderSettings(_Strict):
+    """ONNX Runtime when it is available (converted dlib weights), else dlib itself."""
+
+    backend: Literal["auto"] = "auto"
+    threads: int | None = None
+
+
+class OnnxEmbedderSettings(_Strict):
+    """dlib's ResNet weights converted to ONNX, run by ONNX Runtime."""
+
+    backend: Literal["onnx"] = "onnx"
+    threads: int | None = None
+
+
+class DlibEmbedderSettings(_Strict):
+    """dlib's own implementation (the reference; slow without BLAS)."""
+
+    backend: Literal["dlib"] = "dlib"
+
+
+class UserOnnxEmbedderSettings(_Strict):
+    """A user-supplied ONNX model (for example an ArcFace-class network).
+
+    Its scores live on another scale than dlib's: give it its own calibration file
+    (``seuil eval verification --calibrate-out``) so thresholds stay operating points.
+    """
+
+    backend: Literal["user_onnx"] = "user_onnx"
+    model_path: Path
+    input_size: int = 112
+    layout: Literal["arcface", "dlib"] = "arcface"
+    channel_order: Literal["RGB", "BGR"] = "RGB"
+    mean: tuple[float, float, float] = (127.5, 127.5, 127.5)
+    std: tuple[float, float, float] = (127.5, 127.5, 127.5)
+    nchw: bool = True
+    calibration_path: Path | None = None
+    threads: int | None = None
+
+
+EmbedderSettings = Annotated[
+    AutoEmbedderSettings | OnnxEmbedderSettings | DlibEmbedderSettings | UserOnnxEmbedderSettings,
+    Field(discriminator="backend"),
+]
+
+
+class DetectorSettings(_Strict):
+    """HOG for speed; CNN (MMOD) as the fallback when HOG finds nothing."""
+
+    hog_upsample: int = Field(1, ge=0, le=3)
+    max_side: int = Field(1024, ge=0, description="downscale longer side to this (0: never)")
+    cnn_fallback: bool = True
+    cnn_upsample: int = Field(1, ge=0, le=2)
+
+
+class EngineSettings(_Strict):
+    embedder: EmbedderSettings = Field(default_factory=AutoEmbedderSettings)
+    enrol_detector: DetectorSettings = Field(default_factory=DetectorSettings)
+    gate_detector: DetectorSettings = Field(
+        default_factory=lambda: DetectorSettings(hog_upsample=0, max_side=640, cnn_fallback=False)
+    )
+    flip_tta: bool = True
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SEUIL_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    engine: EngineSettings = Field(default_factory=EngineSettings)
