@@ -7,7 +7,12 @@ from collections.abc import Callable
 from typing import Literal
 
 from seuil.domain.errors import ModelUnavailableError
-from seuil.engine.detection import CascadeDetector, CnnDetector, HogDetector
+from seuil.engine.detection import (
+    CascadeDetector,
+    CnnDetector,
+    HogDetector,
+    UpsamplingDetector,
+)
 from seuil.engine.landmarks import Dlib5PointPredictor
 from seuil.engine.models import DlibModelFiles, dlib_model_files
 from seuil.engine.pipeline import FaceEngine
@@ -80,7 +85,16 @@ def build_detector(cfg: DetectorSettings, files: DlibModelFiles) -> FaceDetector
     hog = HogDetector(upsample=cfg.hog_upsample, max_side=cfg.max_side)
     if not cfg.cnn_fallback:
         return hog
-    cnn = CnnDetector(files.cnn_detector, upsample=cfg.cnn_upsample, max_side=cfg.max_side or 800)
+    max_side = cfg.max_side or 1024
+    cnn: FaceDetector
+    if cfg.cnn_backend == "onnx":
+        from seuil.engine.mmod_onnx import MmodOnnxDetector
+
+        cnn = UpsamplingDetector(
+            MmodOnnxDetector(files.cnn_detector), upsample=cfg.cnn_upsample, max_side=max_side
+        )
+    else:
+        cnn = CnnDetector(files.cnn_detector, upsample=cfg.cnn_upsample, max_side=max_side)
     return CascadeDetector([hog, cnn])
 
 
@@ -94,5 +108,6 @@ def build_face_engine(settings: Settings | None = None, purpose: Purpose = "enro
         Dlib5PointPredictor(files.landmarks5),
         build_embedder(cfg, files),
         flip_tta=cfg.flip_tta,
+        tta_paddings=cfg.tta_paddings,
         quality_limits=ENROLMENT if purpose == "enrol" else GATE,
     )

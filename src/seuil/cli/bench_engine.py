@@ -11,8 +11,8 @@ import os
 import platform
 import statistics
 import time
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 

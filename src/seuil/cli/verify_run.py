@@ -45,10 +45,13 @@ def run_verify(
         load_default_calibration,
     )
 
-    calibration = load_default_calibration()
-    band = DecisionBand.from_operating_points(
-        calibration, OperatingPoint.parse(accept_fmr), OperatingPoint.parse(refer_fmr)
-    )
+    accept, refer = OperatingPoint.parse(accept_fmr), OperatingPoint.parse(refer_fmr)
+    # One image against one image, and a multi-image template against a fused probe, need
+    # different thresholds for the same false-match rate.
+    bands = {
+        fused: DecisionBand.from_operating_points(load_default_calibration(fused), accept, refer)
+        for fused in (False, True)
+    }
     enrol_engine = build_face_engine(purpose="enrol")
     photos = photos_in(enrol)
     typer.echo(
@@ -91,9 +94,10 @@ def run_verify(
             embedding = encoded.embedding if encoded else None
             seen, used = 1, int(encoded is not None)
         score = float(embedding @ enrolment.template) if embedding is not None else None
-        verdict = band.decide(score)
+        fused = used >= 2 and enrolment.accepted >= 2
+        verdict = bands[fused].decide(score)
         outcome = ProbeOutcome(
-            probe.name, verdict.value, score, seen, used, time.perf_counter() - start
+            probe.name, verdict.value.upper(), score, seen, used, time.perf_counter() - start
         )
         outcomes.append(outcome)
         score_txt = f"{score:.3f}" if score is not None else t("aucun visage", "no face")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import dlib
+import numpy as np
 
 from seuil.domain.faces import FaceBox
 from seuil.engine.images import downscale
@@ -104,6 +105,34 @@ class CnnDetector:
             r = d.rect
             box = FaceBox(r.left(), r.top(), r.right() + 1, r.bottom() + 1, float(d.confidence))
             boxes.append(_clip(box.scaled(factor), w, h))
+        return [b for b in boxes if b.area > 0]
+
+
+class UpsamplingDetector:
+    """Runs a detector on a copy enlarged 2x per level (for detectors without upsampling).
+
+    Doubles at most ``upsample`` times, and never past ``max_side``; boxes are mapped
+    back to the input's coordinates.
+    """
+
+    def __init__(self, inner: FaceDetector, upsample: int = 1, max_side: int = 1024) -> None:
+        self.inner = inner
+        self.upsample = upsample
+        self.max_side = max_side
+        self.name = inner.name
+
+    def detect(self, image: RGBImage) -> list[FaceBox]:
+        small, factor = downscale(image, self.max_side)
+        levels = _upsample_for(small, self.upsample, self.max_side)
+        if levels:
+            import cv2
+
+            scale = 2**levels
+            big = cv2.resize(small, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+            small = np.ascontiguousarray(big, dtype=np.uint8)
+            factor /= scale
+        h, w = image.shape[:2]
+        boxes = (_clip(b.scaled(factor), w, h) for b in self.inner.detect(small))
         return [b for b in boxes if b.area > 0]
 
 

@@ -61,7 +61,7 @@ def enrol_photos(
         ok = main.quality.acceptable or not strict
         result.verdicts.append(PhotoVerdict(path.name, ok, main.quality.score, main.quality.issues))
         if ok:
-            embeddings.append(engine.embed_chips([main.chip])[0])
+            embeddings.append(engine.embed_faces([main])[0])
             weights.append(main.quality.score)
     if embeddings:
         order = np.argsort(weights)[::-1][:max_images]

@@ -7,7 +7,7 @@ predictor and an embedder; it does no work at import time and holds no global st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ class FaceAnalysis:
     landmarks: Landmarks5
     chip: RGBImage
     quality: QualityReport
+    variants: tuple[RGBImage, ...] = ()  # the same face cut with other paddings (for TTA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class FaceEngine:
         embedder: FaceEmbedder,
         *,
         flip_tta: bool = True,
+        tta_paddings: tuple[float, ...] = (),
         quality_limits: QualityThresholds = ENROLMENT,
         image_limits: ImageLimits = DEFAULT_LIMITS,
     ) -> None:
@@ -66,6 +68,8 @@ class FaceEngine:
         self.landmarks = landmarks
         self.embedder = embedder
         self.flip_tta = flip_tta
+        # Extra crops only make sense for dlib's layout, whose padding is a parameter.
+        self.tta_paddings = tta_paddings if embedder.chip.layout == "dlib" else ()
         self.quality_limits = quality_limits
         self.image_limits = image_limits
 
@@ -75,6 +79,7 @@ class FaceEngine:
         return (
             f"v1|det={describe(self.detector)}|emb={self.embedder.name}"
             f"|chip={chip.layout}:{chip.size}:{chip.padding}|tta={int(self.flip_tta)}"
+            + "".join(f",{p}" for p in self.tta_paddings)
         )
 
     # -- analysis -------------------------------------------------------------------
@@ -91,11 +96,14 @@ class FaceEngine:
         out: list[FaceAnalysis] = []
         for box in ordered:
             lm = self.landmarks.predict(image, box)
-            chip = align(image, box, lm, self.embedder.chip)
-            others = [b for b in found if b is not box]
-            out.append(
-                FaceAnalysis(box, lm, chip, assess(chip, lm, box, others, self.quality_limits))
+            spec = self.embedder.chip
+            chip = align(image, box, lm, spec)
+            variants = tuple(
+                align(image, box, lm, replace(spec, padding=p)) for p in self.tta_paddings
             )
+            others = [b for b in found if b is not box]
+            quality = assess(chip, lm, box, others, self.quality_limits)
+            out.append(FaceAnalysis(box, lm, chip, quality, variants))
         return out
 
     # -- embeddings -----------------------------------------------------------------
@@ -110,13 +118,22 @@ class FaceEngine:
         n = len(chips)
         return l2_normalise(raw[:n] + raw[n:])
 
+    def embed_faces(self, faces: Sequence[FaceAnalysis]) -> Vector:
+        """One embedding per face, averaged over its TTA crops (and their mirrors)."""
+        if not faces:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        per_face = 1 + len(faces[0].variants)
+        chips = [c for f in faces for c in (f.chip, *f.variants)]
+        every = self.embed_chips(chips)  # one batch for all crops of all faces
+        return l2_normalise(every.reshape(len(faces), per_face, -1).sum(axis=1))
+
     def encode_image(self, image: RGBImage) -> EncodedFace | None:
         """The main face's embedding, or None when no face is found."""
         faces = self.analyse(image)
         if not faces:
             return None
         main = faces[0]
-        emb = self.embed_chips([main.chip])[0]
+        emb = self.embed_faces([main])[0]
         return EncodedFace(emb, main.quality.score, main)
 
     def encode_path(self, path: Path | str) -> EncodedFace | None:

@@ -41,7 +41,6 @@ def probe_from_frames(
     if not best:
         return ProbeResult(None, seen, with_face, ())
     chosen = sorted(best, reverse=True)
-    chips = [a.chip for _, _, a in chosen]
     weights = np.array([q for q, _, _ in chosen], dtype=np.float32)
-    embedding = fuse_embeddings(engine.embed_chips(chips), weights)
+    embedding = fuse_embeddings(engine.embed_faces([a for _, _, a in chosen]), weights)
     return ProbeResult(embedding, seen, with_face, tuple(a for _, _, a in chosen))
