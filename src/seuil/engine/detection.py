@@ -66,7 +66,8 @@ class HogDetector:
         self.min_score = min_score
 
     def detect(self, image: RGBImage) -> list[FaceBox]:
-        small, factor = downscale(image, self.max_side)
+        # dlib reads the buffer as packed rows: a strided view (a crop) must be copied.
+        small, factor = downscale(np.ascontiguousarray(image), self.max_side)
         up = _upsample_for(small, self.upsample, self.max_side)
         rects, scores, _ = self._detector.run(small, up, self.min_score)
         h, w = image.shape[:2]
@@ -95,7 +96,7 @@ class CnnDetector:
         self.min_score = min_score
 
     def detect(self, image: RGBImage) -> list[FaceBox]:
-        small, factor = downscale(image, self.max_side)
+        small, factor = downscale(np.ascontiguousarray(image), self.max_side)
         found = self._detector(small, _upsample_for(small, self.upsample, self.max_side))
         h, w = image.shape[:2]
         boxes = []

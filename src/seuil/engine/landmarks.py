@@ -32,7 +32,7 @@ class Dlib5PointPredictor:
         self._predictor = dlib.shape_predictor(str(model_path))
 
     def predict(self, image: RGBImage, box: FaceBox) -> Landmarks5:
-        shape = self._predictor(image, _rect(box))
+        shape = self._predictor(np.ascontiguousarray(image), _rect(box))
         pts = tuple(Point(float(shape.part(i).x), float(shape.part(i).y)) for i in range(5))
         return Landmarks5(pts)  # type: ignore[arg-type]
 
@@ -44,7 +44,9 @@ def align(image: RGBImage, box: FaceBox, landmarks: Landmarks5, spec: ChipSpec) 
         for p in landmarks.points:
             parts.append(dlib.point(round(p.x), round(p.y)))
         shape = dlib.full_object_detection(_rect(box), parts)
-        chip = dlib.get_face_chip(image, shape, size=spec.size, padding=spec.padding)
+        chip = dlib.get_face_chip(
+            np.ascontiguousarray(image), shape, size=spec.size, padding=spec.padding
+        )
         return np.ascontiguousarray(chip, dtype=np.uint8)
     if spec.layout == "arcface":
         src = np.array(
