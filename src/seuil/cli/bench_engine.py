@@ -103,6 +103,16 @@ def run_engine_bench(repeats: int = 30, shared: Path | None = None) -> dict[str,
         report["detect_tracking_ms"][key] = _median_ms(partial(tracker.detect, frame), repeats)
 
     chips = _lfw_chips(root, 16)
+    # A whole enrolment photo: detection, landmarks, alignment and embedding (with the
+    # engine's test-time augmentation) against face_recognition's detect + encode.
+    from seuil.bootstrap import build_face_engine
+    from seuil.engine.images import load_image
+
+    photo = load_image(root / "faces/lfw/images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg")
+    engine = build_face_engine(purpose="enrol")
+    report["encode_photo_ms"] = {
+        "seuil": _median_ms(partial(engine.encode_image, photo), max(5, repeats // 2))
+    }
     backends = {
         "onnx": build_embedder(EngineSettings(embedder=OnnxEmbedderSettings()), files),
         "dlib": build_embedder(EngineSettings(embedder=DlibEmbedderSettings()), files),
@@ -132,12 +142,26 @@ def run_engine_bench(repeats: int = 30, shared: Path | None = None) -> dict[str,
                 max(5, repeats // 3),
             )
         report["peer"]["faces_found_1280x720"] = len(locs)
+
+        def peer_encode() -> object:
+            found = face_recognition.face_locations(photo, number_of_times_to_upsample=1)
+            return face_recognition.face_encodings(photo, found, model="small")
+
+        report["encode_photo_ms"]["face_recognition"] = _median_ms(
+            peer_encode, max(5, repeats // 2)
+        )
     else:
         report["peer"]["missing"] = (
             "face_recognition is not installed: pip install --no-deps face_recognition==1.3.0"
         )
     onnx_ms = report["embed_ms"]["onnx"]
-    report["ratios"] = {
+    if "face_recognition" in report["encode_photo_ms"]:
+        report["ratios"] = {
+            "encode_photo_peer_over_seuil": report["encode_photo_ms"]["face_recognition"]
+            / report["encode_photo_ms"]["seuil"]
+        }
+    report.setdefault("ratios", {})
+    report["ratios"] |= {
         f"embed_{peer}_over_onnx": report["embed_ms"][peer] / onnx_ms
         for peer in ("dlib", "face_recognition")
         if peer in report["embed_ms"]
@@ -165,6 +189,16 @@ def print_report(report: dict[str, Any]) -> None:
         batch = report["embed_batch16_ms_per_face"].get(name)
         batch_txt = f"{batch:8.1f}" if batch is not None else "       -"
         print(f"  {name:>16}: {ms:8.1f} / {batch_txt}")
+    encode = report["encode_photo_ms"]
+    peer_txt = (
+        f"   face_recognition: {encode['face_recognition']:.1f}"
+        if "face_recognition" in encode
+        else ""
+    )
+    print(
+        "Whole 250x250 photo (detect + align + embed), ms, median: "
+        f"seuil (3 crops x mirror): {encode['seuil']:.1f}{peer_txt}"
+    )
     for name, ratio in report.get("ratios", {}).items():
         print(f"  ratio {name}: {ratio:.1f}x")
     if "missing" in report["peer"]:

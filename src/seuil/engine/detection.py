@@ -159,7 +159,8 @@ class TrackingDetector:
     """Region-of-interest reuse between consecutive frames of one camera.
 
     After a detection, the next frames are searched only in a window around the last
-    face (``margin`` times its size), which is much smaller than the frame; the full
+    face (``margin`` times its size, shrunk so the face is about ``face_px`` wide),
+    which is much smaller than the frame; the full
     frame is scanned every ``full_scan_every`` frames (to notice new people) or as soon
     as the window search finds nothing.
     """
@@ -167,6 +168,7 @@ class TrackingDetector:
     inner: FaceDetector
     margin: float = 1.0
     full_scan_every: int = 5
+    face_px: int = 110
     name: str = "tracking"
     _last: list[FaceBox] = field(default_factory=list)
     _since_full: int = 0
@@ -199,7 +201,13 @@ class TrackingDetector:
             if x1 - x0 < 20 or y1 - y0 < 20:
                 continue
             crop = image[y0:y1, x0:x1]
-            for b in self.inner.detect(crop):
+            # A near face is much larger than the detector needs: shrink the window so
+            # the face is about ``face_px`` wide (the HOG window is 80 px).
+            longest = max(crop.shape[:2])
+            target = round(longest * self.face_px / box.width) if box.width else longest
+            small, factor = downscale(np.ascontiguousarray(crop), min(longest, target))
+            for found_box in self.inner.detect(small):
+                b = found_box.scaled(factor)
                 moved = FaceBox(b.left + x0, b.top + y0, b.right + x0, b.bottom + y0, b.score)
                 if all(moved.iou(f) < 0.5 for f in found):
                     found.append(moved)
