@@ -56,3 +56,49 @@ class DataFormatError(SeuilError):
 
     code = "data_format_error"
     exit_code = 2
+
+
+class NotFoundError(SeuilError):
+    """A person, credential or record does not exist."""
+
+    code = "not_found"
+    exit_code = 5
+
+
+class ConsentRequiredError(SeuilError):
+    """Biometric processing was asked for a person without current consent."""
+
+    code = "consent_required"
+    exit_code = 6
+
+
+class CredentialRejectedError(SeuilError):
+    """A credential cannot be used; ``reason`` is a domain CheckResult value."""
+
+    code = "credential_rejected"
+    exit_code = 7
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ConflictError(SeuilError):
+    """The request contradicts the current state (duplicate id, person already left...)."""
+
+    code = "conflict"
+    exit_code = 8
+
+
+class StorageUnavailableError(SeuilError):
+    """The database cannot be reached or refused the operation; nothing was applied."""
+
+    code = "storage_unavailable"
+    exit_code = 9
+
+
+class AuditChainBrokenError(SeuilError):
+    """The audit trail's hash chain does not verify: an entry was edited or deleted."""
+
+    code = "audit_chain_broken"
+    exit_code = 10
