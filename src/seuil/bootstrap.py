@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from seuil.domain.errors import ModelUnavailableError
 from seuil.engine.detection import (
@@ -27,6 +29,9 @@ from seuil.settings import (
     Settings,
     UserOnnxEmbedderSettings,
 )
+
+if TYPE_CHECKING:
+    from seuil.services.enrolment import EnrolmentService
 
 logger = logging.getLogger(__name__)
 
@@ -111,3 +116,71 @@ def build_face_engine(settings: Settings | None = None, purpose: Purpose = "enro
         tta_paddings=cfg.tta_paddings,
         quality_limits=ENROLMENT if purpose == "enrol" else GATE,
     )
+
+
+# -- the site: storage, keys, use cases ---------------------------------------------------
+
+
+class Site:
+    """The wired use cases of one school site (built once per process)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from platformdirs import user_data_dir
+
+        from seuil.adapters.crypto.credential_codec import SignedCredentialCodec
+        from seuil.adapters.crypto.keys import Keyring, init_site_key, load_site_key
+        from seuil.adapters.crypto.template_cipher import SiteBlobCipher
+        from seuil.adapters.storage.engine import create_storage_engine, default_database_url
+        from seuil.adapters.storage.migrate import upgrade_engine
+        from seuil.adapters.storage.unit_of_work import SqlUnitOfWork
+        from seuil.ports.clock import SystemClock
+        from seuil.services.consent import ConsentService
+        from seuil.services.credentials import CredentialService
+        from seuil.services.people import PeopleService
+        from seuil.services.roster import RosterService
+
+        self.settings = settings
+        self.clock = SystemClock()
+        self.database_url = settings.database.url or default_database_url()
+        self.db = create_storage_engine(self.database_url)
+        upgrade_engine(self.db)
+        key_dir = settings.keys.dir or Path(
+            os.environ.get("SEUIL_KEY_DIR") or Path(user_data_dir("seuil")) / "keys"
+        )
+        self.keyring = Keyring.open(key_dir, self.clock.now())
+        if not os.environ.get("SEUIL_SITE_KEY"):
+            init_site_key(key_dir)
+        self.site_key = load_site_key(key_dir)
+        self.cipher = SiteBlobCipher(self.site_key.key)
+        self.codec = SignedCredentialCodec(settings.site.id, self.keyring, self.keyring)
+
+        def uow() -> SqlUnitOfWork:
+            return SqlUnitOfWork(self.db)
+
+        self.uow = uow
+        self.people = PeopleService(uow, self.clock)
+        self.consent = ConsentService(uow, self.clock)
+        self.credentials = CredentialService(uow, self.clock, self.codec, settings.site.id)
+        self.roster = RosterService(uow, self.clock)
+        self._enrolment: EnrolmentService | None = None
+
+    @property
+    def enrolment(self) -> EnrolmentService:
+        """Built on first use: it loads the face models."""
+        if self._enrolment is None:
+            from seuil.engine.enrolment import EngineTemplateBuilder
+            from seuil.services.enrolment import EnrolmentService
+
+            engine = build_face_engine(self.settings, purpose="enrol")
+            self._enrolment = EnrolmentService(
+                self.uow, self.clock, EngineTemplateBuilder(engine), self.cipher,
+                self.credentials,
+            )  # fmt: skip
+        return self._enrolment
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_site(settings: Settings | None = None) -> Site:
+    return Site(settings or Settings())

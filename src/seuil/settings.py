@@ -85,9 +85,31 @@ class EngineSettings(_Strict):
     tta_paddings: tuple[float, ...] = (0.18, 0.32)
 
 
+class SiteSettings(_Strict):
+    """The school: its UAI code (printed into every credential) and name."""
+
+    id: str = Field("0000000X", pattern=r"^[0-9A-Z]{3,16}$")
+    name: str = "Lycée de démonstration"
+
+
+class StorageSettings(_Strict):
+    """SQLite file by default (in the user data directory); PostgreSQL by URL."""
+
+    url: str | None = None
+
+
+class KeySettings(_Strict):
+    """Signing keys and the site template key live in files here, never in the database."""
+
+    dir: Path | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SEUIL_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
 
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    site: SiteSettings = Field(default_factory=SiteSettings)
+    database: StorageSettings = Field(default_factory=StorageSettings)
+    keys: KeySettings = Field(default_factory=KeySettings)

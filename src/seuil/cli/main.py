@@ -22,15 +22,28 @@ app = typer.Typer(
 def _mount() -> None:
     # Sub-apps are imported here (not at the top of their modules' users) so that
     # `seuil --help` stays fast; none of them does work at import time.
+    from seuil.cli.audit_cmd import audit_app
     from seuil.cli.bench_cmd import bench_app
+    from seuil.cli.consent_cmd import consent_app
+    from seuil.cli.credentials_cmd import credentials_app, enrol
+    from seuil.cli.db_cmd import db_app
     from seuil.cli.demo_cmd import demo
     from seuil.cli.eval_cmd import eval_app
     from seuil.cli.face_cmd import face_app
+    from seuil.cli.people_cmd import people_app
+    from seuil.cli.roster_cmd import roster_app
 
     app.add_typer(face_app, name="face")
     app.add_typer(eval_app, name="eval")
     app.add_typer(bench_app, name="bench")
     app.command("demo")(demo)
+    app.add_typer(people_app, name="people")
+    app.add_typer(consent_app, name="consent")
+    app.add_typer(credentials_app, name="credentials")
+    app.command("enrol")(enrol)
+    app.add_typer(roster_app, name="roster")
+    app.add_typer(db_app, name="db")
+    app.add_typer(audit_app, name="audit")
 
 
 @app.callback()

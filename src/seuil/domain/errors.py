@@ -102,3 +102,10 @@ class AuditChainBrokenError(SeuilError):
 
     code = "audit_chain_broken"
     exit_code = 10
+
+
+class DecryptionError(SeuilError):
+    """An encrypted blob does not decrypt: wrong key, tampered, or bound to another person."""
+
+    code = "decryption_failed"
+    exit_code = 11

@@ -62,3 +62,31 @@ class FaceEmbedder(Protocol):
     chip: ChipSpec
 
     def embed(self, chips: Sequence[RGBImage]) -> Embeddings: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoCheck:
+    """The verdict on one enrolment photo, with reasons people can read."""
+
+    source: str
+    accepted: bool
+    quality: float = 0.0
+    reasons: tuple[str, ...] = ()  # stable codes, e.g. "face_too_small"
+    messages_fr: tuple[str, ...] = ()
+    messages_en: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltTemplate:
+    """A template made from enrolment photos, serialised (float32, little-endian)."""
+
+    template: bytes | None
+    checks: tuple[PhotoCheck, ...]
+    display_photo: bytes | None = None  # downscaled JPEG of the best accepted face
+
+
+class TemplateBuilder(Protocol):
+    """Enrolment for the use cases: photos in, template bytes out (engine behind it)."""
+
+    def build(self, photos: Sequence[tuple[str, bytes]]) -> BuiltTemplate: ...
+    def pack_for_credential(self, template: bytes) -> bytes: ...

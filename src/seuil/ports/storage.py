@@ -84,12 +84,19 @@ class AuditLog(Protocol):
 
 
 class UnitOfWork(Protocol):
-    people: PeopleRepository
-    consents: ConsentRepository
-    credentials: CredentialRepository
-    templates: TemplateRepository
-    photos: PhotoRepository
-    audit: AuditLog
+    # Read-only properties, so an implementation may expose its concrete repositories.
+    @property
+    def people(self) -> PeopleRepository: ...
+    @property
+    def consents(self) -> ConsentRepository: ...
+    @property
+    def credentials(self) -> CredentialRepository: ...
+    @property
+    def templates(self) -> TemplateRepository: ...
+    @property
+    def photos(self) -> PhotoRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -1,0 +1,1 @@
+"""Key material, template encryption and the signed credential codec."""

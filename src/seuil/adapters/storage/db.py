@@ -1,0 +1,55 @@
+"""The connection a unit of work lends to its repositories, with error translation."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+import sqlalchemy as sa
+
+from seuil.adapters.storage.errors import storage_errors
+
+# Letters NFKD does not decompose, spelled the way people type them.
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ß": "ss"})
+
+
+def search_key(text: str) -> str:
+    """Case-, accent- and punctuation-insensitive form of a name: ``"Zoë D'Arc-Œil"`` ->
+    ``"zoe d arc oeil"``. Stored beside the names and applied to search text alike."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
+    kept = "".join(c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c))
+    return " ".join(kept.split())
+
+
+class Db:
+    """Executes statements on the unit of work's current connection.
+
+    Every driver error leaves as a seuil error (see :mod:`.errors`). Using a repository
+    outside its ``with`` block is a programming error and says so.
+    """
+
+    def __init__(self) -> None:
+        self.connection: sa.Connection | None = None
+        # Set when a blob was erased or overwritten: the commit then truncates the WAL.
+        self.erased_blobs = False
+        # The audit head (seq, hash) once this transaction has locked it; see audit_log.
+        self.audit_head: tuple[int, str] | None = None
+
+    def end_transaction(self) -> None:
+        """Forget what belonged to the transaction that just ended."""
+        self.erased_blobs = False
+        self.audit_head = None
+
+    @property
+    def dialect(self) -> str:
+        return self._conn().dialect.name
+
+    def _conn(self) -> sa.Connection:
+        if self.connection is None:
+            raise RuntimeError("repositories are only usable inside `with unit_of_work:`")
+        return self.connection
+
+    def execute(self, statement: sa.Executable) -> sa.CursorResult[Any]:
+        conn = self._conn()
+        with storage_errors(conn.engine.url):
+            return conn.execute(statement)

@@ -1,0 +1,179 @@
+"""The database schema, as SQLAlchemy Core tables.
+
+Core rather than the ORM: the domain already has its own frozen dataclasses and the
+ports their own unit of work, so an ORM would add a second identity map and a second
+object model to keep in step, and its objects could escape the repositories. With Core
+every statement is explicit (which matters for the audit chain's row lock and for
+erasure), and rows map to domain objects in one small function per table.
+
+Times are stored in UTC and always come back timezone-aware (:class:`UtcDateTime`), on
+SQLite (which has no time zone type) as on PostgreSQL. Blobs are ciphertext only.
+Changes to this file need a new migration in ``migrations/versions``; a test checks
+that the migrations produce exactly this schema.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from seuil.domain.consent import ConsentGiver, ConsentState
+from seuil.domain.credentials import CredentialKind, RevocationReason, TemplateStorage
+from seuil.domain.people import PersonKind, PersonStatus
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored in UTC; naive datetimes are refused."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime: seuil stores timezone-aware times only")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _one_of(column: str, values: type[Any]) -> str:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return f"{column} IN ({allowed})"
+
+
+people = sa.Table(
+    "people",
+    metadata,
+    sa.Column("ref", sa.String, primary_key=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("external_id", sa.String, nullable=True),
+    sa.Column("last_name", sa.String, nullable=False),
+    sa.Column("first_name", sa.String, nullable=False),
+    # "last first", NFKD with accents stripped, case-folded: what PeopleQuery.text matches.
+    sa.Column("search_name", sa.String, nullable=False),
+    sa.Column("group_code", sa.String, nullable=False, server_default=""),
+    sa.Column("birth_date", sa.Date, nullable=True),
+    sa.Column("entry_date", sa.Date, nullable=True),
+    sa.Column("leave_date", sa.Date, nullable=True),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("status_reason", sa.String, nullable=False, server_default=""),
+    sa.Column("status_until", sa.Date, nullable=True),
+    sa.Column("updated_at", UtcDateTime, nullable=True),
+    sa.CheckConstraint(_one_of("kind", PersonKind), name="kind"),
+    sa.CheckConstraint(_one_of("status", PersonStatus), name="status"),
+    sa.Index(None, "kind", "external_id", unique=True),
+    sa.Index(None, "kind", "status", "group_code"),
+    sa.Index(None, "search_name"),
+)
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("person_ref", sa.String, sa.ForeignKey("people.ref"), nullable=False),
+    sa.Column("state", sa.String, nullable=False),
+    sa.Column("given_by", sa.String, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("form_version", sa.String, nullable=False),
+    sa.Column("evidence_ref", sa.String, nullable=False, server_default=""),
+    sa.Column("recorded_by", sa.String, nullable=False, server_default=""),
+    sa.CheckConstraint(_one_of("state", ConsentState), name="state"),
+    sa.CheckConstraint(_one_of("given_by", ConsentGiver), name="given_by"),
+    sa.Index(None, "person_ref", "recorded_at"),
+)
+
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("person_ref", sa.String, sa.ForeignKey("people.ref"), nullable=False),
+    sa.Column("site_id", sa.String, nullable=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("storage", sa.String, nullable=False),
+    sa.Column("valid_from", UtcDateTime, nullable=False),
+    sa.Column("valid_until", UtcDateTime, nullable=False),
+    sa.Column("issued_at", UtcDateTime, nullable=False),
+    sa.Column("key_id", sa.String, nullable=False, server_default=""),
+    sa.Column("badge_number", sa.String, nullable=True),
+    sa.Column("revoked_at", UtcDateTime, nullable=True),
+    sa.Column("revocation_reason", sa.String, nullable=True),
+    sa.CheckConstraint(_one_of("kind", CredentialKind), name="kind"),
+    sa.CheckConstraint(_one_of("storage", TemplateStorage), name="storage"),
+    sa.CheckConstraint(
+        f"revocation_reason IS NULL OR {_one_of('revocation_reason', RevocationReason)}",
+        name="revocation_reason",
+    ),
+    sa.CheckConstraint(
+        "(revoked_at IS NULL) = (revocation_reason IS NULL)", name="revocation_complete"
+    ),
+    sa.Index(None, "person_ref"),
+    sa.Index(None, "badge_number"),
+    sa.Index(None, "revoked_at"),
+)
+
+templates = sa.Table(
+    "templates",
+    metadata,
+    sa.Column("person_ref", sa.String, sa.ForeignKey("people.ref"), primary_key=True),
+    sa.Column("storage", sa.String, nullable=False),
+    sa.Column("blob", sa.LargeBinary, nullable=False),  # nonce + AES-GCM ciphertext
+    sa.Column("key_id", sa.String, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint(_one_of("storage", TemplateStorage), name="storage"),
+    sa.Index(None, "storage"),
+)
+
+photos = sa.Table(
+    "photos",
+    metadata,
+    sa.Column("person_ref", sa.String, sa.ForeignKey("people.ref"), primary_key=True),
+    sa.Column("blob", sa.LargeBinary, nullable=False),  # encrypted, downscaled JPEG
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor", sa.String, nullable=False),
+    sa.Column("action", sa.String, nullable=False),
+    sa.Column("target", sa.String, nullable=False),
+    sa.Column("reason", sa.String, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index(None, "action"),
+    sa.Index(None, "target"),
+)
+
+# One row (id = 1): the last entry's seq and hash, updated in the same transaction as
+# each append. Deleting the tail of audit_log leaves the anchor ahead of it: detected.
+audit_anchor = sa.Table(
+    "audit_anchor",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+    sa.CheckConstraint("id = 1", name="single_row"),
+)

@@ -1,0 +1,1 @@
+"""Use cases: people, consent, enrolment, credentials, roster sync. Ports only."""
