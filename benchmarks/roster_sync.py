@@ -139,6 +139,10 @@ def main() -> None:
     parser.add_argument("--pupils", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="write the generated files here")
+    parser.add_argument(
+        "--database-url", action="append",
+        help="also time the whole sync into this database (repeatable; default: SQLite)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     rng = random.Random(2025)  # noqa: S311 (fictional test data)
@@ -182,6 +186,43 @@ def main() -> None:
             args.repeats,
         )
         print(f"  zip parse + diff  {whole[0]:7.1f} ms ({whole[1]:.1f})")
+        for url in args.database_url or [f"sqlite:///{folder / 'bench.sqlite3'}"]:
+            database_sync(archive, pupils, folder, url)
+
+
+def database_sync(archive: Path, pupils: list[RosterEntry], folder: Path, url: str) -> None:
+    """The whole sync through the site: parse, diff and apply in one transaction."""
+    from seuil.bootstrap import build_site
+    from seuil.settings import KeySettings, Settings, StorageSettings
+
+    site = build_site(Settings(database=StorageSettings(url=url),
+                               keys=KeySettings(dir=folder / "keys")))  # fmt: skip
+
+    def sync(path: Path) -> RosterDiff:
+        roster = read_roster(path)
+        return site.roster.sync("bench", roster.entries, full_export=True,
+                                source=path.name, dry_run=False)  # fmt: skip
+
+    kind = url.split(":", 1)[0]
+    started = time.perf_counter()
+    first = sync(archive)
+    first_ms = (time.perf_counter() - started) * 1000
+    # Next year: 5 % leave (missing from the full export), 10 % change class, 5 % arrive.
+    rng = random.Random(7)  # noqa: S311
+    kept = [
+        replace(p, group=rng.choice(CLASSES)) if n % 10 == 3 else p
+        for n, p in enumerate(pupils)
+        if n % 20 != 11
+    ]
+    arrivals = entries(len(pupils) // 20, random.Random(8))  # noqa: S311
+    nxt = folder / "next.xml"
+    nxt.write_bytes(siecle_xml(kept + [replace(a, external_id="8" + a.external_id) for a in arrivals]))
+    started = time.perf_counter()
+    second = sync(nxt)
+    second_ms = (time.perf_counter() - started) * 1000
+    print(f"  {kind}: first import {first_ms:7.0f} ms {first.counts()}")
+    print(f"  {kind}: next sync    {second_ms:7.0f} ms {second.counts()}")
+    site.close()
 
 
 if __name__ == "__main__":

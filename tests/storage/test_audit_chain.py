@@ -161,6 +161,26 @@ def test_editing_any_field_is_detected_at_that_entry(
     assert bad == 3, problem
 
 
+def test_a_field_altered_into_garbage_is_reported_not_a_crash(
+    backend: str, engine: sa.Engine, uow: UowFactory
+) -> None:
+    _append(uow, 5)
+    _raw(engine, sa.update(audit_log).where(audit_log.c.seq == 4).values(details=[1, 2]))
+    assert _verify(uow)[:3] == (False, 4, 4)
+    if backend == "sqlite":  # SQLite's typeless columns accept anything
+        with engine.connect() as conn:
+            conn.exec_driver_sql("UPDATE audit_log SET at = 'garbage' WHERE seq = 2")
+            conn.commit()
+        ok, entries, bad, problem = _verify(uow)
+        assert (ok, entries, bad) == (False, 2, 2)
+        assert "cannot be read" in problem
+        _raw(engine, sa.delete(audit_log).where(audit_log.c.seq == 1))
+        assert _verify(uow)[:3] == (False, 1, 1)  # the gap before it comes first
+    url = engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(audit_app, ["list", "--url", url])
+    assert isinstance(result.exception, AuditChainBrokenError)
+
+
 def test_deleting_a_middle_entry_is_detected(engine: sa.Engine, uow: UowFactory) -> None:
     _append(uow, 5)
     _raw(engine, sa.delete(audit_log).where(audit_log.c.seq == 2))

@@ -25,7 +25,7 @@ from seuil.domain.credentials import (
 )
 from seuil.domain.errors import ConflictError, NotFoundError, StorageUnavailableError
 from seuil.domain.people import Person, PersonKind, PersonStatus
-from seuil.ports.storage import PeopleQuery, StoredTemplate, UnitOfWork
+from seuil.ports.storage import PeopleQuery, StoredTemplate
 
 T0 = datetime(2025, 9, 1, 7, 30, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")
@@ -55,11 +55,6 @@ def _credential(person_ref: str, **fields: object) -> Credential:
     }
     values.update(fields)
     return Credential(**values)  # type: ignore[arg-type]
-
-
-def test_the_sql_unit_of_work_satisfies_the_port(uow: UowFactory) -> None:
-    unit: UnitOfWork = uow()  # checked by mypy/pyright against the Protocol
-    assert unit is not None
 
 
 # --- people -------------------------------------------------------------------------

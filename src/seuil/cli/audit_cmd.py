@@ -63,6 +63,13 @@ def list_cmd(
     try:
         with SqlUnitOfWork(engine, read_only=True) as uow:
             entries = uow.audit.latest(limit=limit, action=action)
+    except (ValueError, TypeError) as exc:
+        raise AuditChainBrokenError(
+            t(
+                "une entrée du journal est illisible : lancez `seuil audit verify`",
+                "an audit entry cannot be read: run `seuil audit verify`",
+            )
+        ) from exc
     finally:
         engine.dispose()
     if not entries:

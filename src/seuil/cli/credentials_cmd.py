@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -24,12 +25,13 @@ _OUT = typer.Option(
 
 def _print_issued(issued: IssuedCredential, out: Path | None) -> None:
     c = issued.credential
+    last_day = c.valid_until - timedelta(seconds=1)  # the window's end is exclusive
     typer.echo(
         t(
-            f"Titre {c.id} ({c.kind.value}, {c.storage.value}) valable du {c.valid_from:%d/%m/%Y} "
-            f"au {c.valid_until:%d/%m/%Y}",
-            f"Credential {c.id} ({c.kind.value}, {c.storage.value}) valid {c.valid_from:%Y-%m-%d} "
-            f"to {c.valid_until:%Y-%m-%d}",
+            f"Titre {c.id} ({c.kind.value}, {c.storage.value}) valable du "
+            f"{c.valid_from:%d/%m/%Y} au {last_day:%d/%m/%Y} inclus",
+            f"Credential {c.id} ({c.kind.value}, {c.storage.value}) valid "
+            f"{c.valid_from:%Y-%m-%d} to {last_day:%Y-%m-%d} inclusive",
         )
     )
     if issued.text is None:
@@ -82,9 +84,14 @@ def check(
     text: str | None = typer.Argument(None, help="contenu du QR"),
     image: Path | None = typer.Option(None, "--image", help="photo du QR"),
     badge_number: str | None = typer.Option(None, "--badge"),
+    wiegand: str | None = typer.Option(None, "--wiegand", help="trame Wiegand 26/34 bits"),
 ) -> None:
     """Contrôle un titre comme une entrée le ferait. (Check a credential as a gate would.)"""
     s = site()
+    if wiegand:
+        from seuil.adapters.wiegand import decode_wiegand
+
+        badge_number = decode_wiegand(wiegand).number
     if badge_number:
         result = s.credentials.check_badge(badge_number)
     else:

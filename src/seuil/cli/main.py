@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from seuil import __version__
 from seuil.domain.errors import SeuilError
 
+
+class _SeuilGroup(TyperGroup):
+    """Maps seuil's errors to one clear line and the error's exit code, for every command."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click: its Context is private
+        try:
+            return super().invoke(ctx)
+        except SeuilError as exc:
+            typer.echo(f"erreur ({exc.code}) : {exc.message}", err=True)
+            sys.exit(exc.exit_code)
+
+
 app = typer.Typer(
     name="seuil",
+    cls=_SeuilGroup,
     help="seuil : sécurité des entrées de lycée, respectueuse de la vie privée. "
     "(Privacy-by-design security for high-school entrances.)",
     no_args_is_help=True,
@@ -30,6 +45,7 @@ def _mount() -> None:
     from seuil.cli.demo_cmd import demo
     from seuil.cli.eval_cmd import eval_app
     from seuil.cli.face_cmd import face_app
+    from seuil.cli.keys_cmd import keys_app
     from seuil.cli.people_cmd import people_app
     from seuil.cli.roster_cmd import roster_app
 
@@ -44,6 +60,7 @@ def _mount() -> None:
     app.add_typer(roster_app, name="roster")
     app.add_typer(db_app, name="db")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(keys_app, name="keys")
 
 
 @app.callback()
@@ -64,12 +81,8 @@ _mount()
 
 
 def main() -> None:
-    """Entry point that maps seuil's errors to a message and an exit code."""
-    try:
-        app()
-    except SeuilError as exc:
-        typer.echo(f"erreur ({exc.code}) : {exc.message}", err=True)
-        sys.exit(exc.exit_code)
+    """Entry point of the `seuil` command."""
+    app()
 
 
 if __name__ == "__main__":

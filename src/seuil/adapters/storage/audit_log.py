@@ -3,8 +3,10 @@
 ``append`` locks the anchor row (the last entry's seq and hash) before chaining: on
 PostgreSQL with ``SELECT ... FOR UPDATE``, on SQLite because every writing unit of work
 began with ``BEGIN IMMEDIATE``. So two concurrent appenders queue and never both chain
-onto the same head. The anchor is updated with each entry; deleting the tail of the log
-leaves it ahead, which :func:`verify_audit` reports.
+onto the same head. The lock holds until the transaction ends, so later appends in the
+same transaction chain from a cached head, and the anchor row is written once, by the
+unit of work's commit (:meth:`SqlAuditLog.flush`). Deleting the tail of the log leaves
+the anchor ahead of it, which :func:`verify_audit` reports.
 
 A chain kept in the same database only proves that nobody edited entries *without
 recomputing every later hash*; exporting the anchor elsewhere (the hub) from time to
@@ -91,13 +93,20 @@ class SqlAuditLog:
                 f"audit entry {entry.seq} already exists although the anchor ends at "
                 f"{head.last_seq}: the anchor was tampered with; run `seuil audit verify`"
             ) from None
-        self._db.execute(
-            sa.update(t.audit_anchor)
-            .where(t.audit_anchor.c.id == ANCHOR_ID)
-            .values(last_seq=entry.seq, last_hash=entry.hash)
-        )
         self._db.audit_head = (entry.seq, entry.hash)
+        self._db.anchor_stale = True  # written once, by flush() at commit
         return entry
+
+    def flush(self) -> None:
+        """Write the cached head to the anchor row (the unit of work does, at commit)."""
+        if self._db.anchor_stale and self._db.audit_head is not None:
+            last_seq, last_hash = self._db.audit_head
+            self._db.execute(
+                sa.update(t.audit_anchor)
+                .where(t.audit_anchor.c.id == ANCHOR_ID)
+                .values(last_seq=last_seq, last_hash=last_hash)
+            )
+            self._db.anchor_stale = False
 
     def entries(self, after_seq: int = 0, limit: int | None = None) -> Sequence[AuditEntry]:
         statement = (
@@ -106,6 +115,12 @@ class SqlAuditLog:
         if limit is not None:
             statement = statement.limit(limit)
         return [_entry(row) for row in self._db.execute(statement)]
+
+    def seqs(self, after_seq: int, limit: int) -> list[int]:
+        """Just the sequence numbers after ``after_seq`` (reading damaged entries)."""
+        c = t.audit_log.c
+        statement = sa.select(c.seq).where(c.seq > after_seq).order_by(c.seq).limit(limit)
+        return [int(seq) for seq in self._db.execute(statement).scalars()]
 
     def latest(self, limit: int = 20, action: str | None = None) -> list[AuditEntry]:
         """The last ``limit`` entries, oldest first; ``action`` is exact, or a prefix
@@ -121,6 +136,7 @@ class SqlAuditLog:
         return [_entry(row) for row in self._db.execute(statement)][::-1]
 
     def anchor(self) -> Anchor | None:
+        self.flush()
         statement = sa.select(t.audit_anchor).where(t.audit_anchor.c.id == ANCHOR_ID)
         row = self._db.execute(statement).first()
         return Anchor(int(row.last_seq), row.last_hash) if row else None
@@ -156,12 +172,46 @@ class SqlAuditLog:
         )
 
 
-def _paged(log: SqlAuditLog, batch: int, seen: list[AuditEntry]) -> Iterator[AuditEntry]:
+@dataclass(slots=True)
+class _Walk:
+    """What the paged walk over the log has seen so far."""
+
+    last: AuditEntry | None = None
+    count: int = 0
+    unreadable_seq: int | None = None
+
+
+_UNREADABLE = (ValueError, TypeError, KeyError)  # a field altered into garbage
+
+
+def _read_page(log: SqlAuditLog, after: int, batch: int) -> tuple[list[AuditEntry], int | None]:
+    """A page of entries, and the seq of an entry that cannot even be decoded (if any)."""
+    try:
+        return list(log.entries(after, batch)), None
+    except _UNREADABLE:
+        pass
+    readable: list[AuditEntry] = []
+    for seq in log.seqs(after, batch):  # slow path: find the culprit one by one
+        try:
+            readable.extend(log.entries(seq - 1, 1))
+        except _UNREADABLE:
+            return readable, seq
+    return readable, None
+
+
+def _walk(log: SqlAuditLog, batch: int, state: _Walk) -> Iterator[AuditEntry]:
     after = 0
-    while page := log.entries(after, batch):
+    while True:
+        page, unreadable = _read_page(log, after, batch)
         for entry in page:
-            seen[:] = [entry]
+            state.last = entry
+            state.count += 1
             yield entry
+        if unreadable is not None:
+            state.unreadable_seq = unreadable
+            return
+        if not page:
+            return
         after = page[-1].seq
 
 
@@ -171,13 +221,19 @@ def verify_audit(uow: SqlUnitOfWork, batch: int = VERIFY_BATCH) -> ChainVerdict:
     Must run inside ``with uow:``; reads in pages, so memory stays flat.
     """
     log = uow.audit
-    last: list[AuditEntry] = []
-    verdict = verify_chain(_paged(log, batch, last))
+    walk = _Walk()
+    verdict = verify_chain(_walk(log, batch, walk))
     if not verdict.ok:
         return verdict
+    last_seq = walk.last.seq if walk.last else 0
+    last_hash = walk.last.hash if walk.last else GENESIS
+    if walk.unreadable_seq is not None:
+        if walk.unreadable_seq > last_seq + 1:
+            return ChainVerdict(False, walk.count + 1, last_seq + 1, "entry is missing")
+        return ChainVerdict(
+            False, walk.count + 1, walk.unreadable_seq, "entry cannot be read: a field was altered"
+        )
     anchor = log.anchor()
-    last_seq = last[0].seq if last else 0
-    last_hash = last[0].hash if last else GENESIS
     if anchor is None:
         if last_seq == 0:
             return verdict

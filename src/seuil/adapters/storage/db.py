@@ -34,11 +34,13 @@ class Db:
         self.erased_blobs = False
         # The audit head (seq, hash) once this transaction has locked it; see audit_log.
         self.audit_head: tuple[int, str] | None = None
+        self.anchor_stale = False  # audit_head is ahead of the anchor row
 
     def end_transaction(self) -> None:
         """Forget what belonged to the transaction that just ended."""
         self.erased_blobs = False
         self.audit_head = None
+        self.anchor_stale = False
 
     @property
     def dialect(self) -> str:

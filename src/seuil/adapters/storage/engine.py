@@ -146,13 +146,16 @@ def truncate_wal(connection: sa.Connection) -> bool:
     """SQLite: checkpoint the WAL into the database file and truncate it to zero bytes.
 
     After an erasure commits, the erased blob's old page images can still sit in the
-    WAL file; this removes them. Call it outside a transaction (the DBAPI connection is
-    used directly, so no BEGIN is emitted). Returns False if readers kept the
-    checkpoint from completing (it is retried after the next erasure), True otherwise.
-    No-op on PostgreSQL.
+    WAL file; this removes them (the unit of work calls it after such a commit). It
+    waits up to the busy timeout for readers to finish; False means readers kept it
+    from completing, so old pages may stay in the WAL until the next checkpoint.
+    Must run outside a transaction (it uses the DBAPI connection directly, so no BEGIN
+    is emitted). Always True on PostgreSQL, which has no WAL file of ours to clean.
     """
-    if connection.dialect.name != "sqlite" or connection.in_transaction():
-        return connection.dialect.name != "sqlite"
+    if connection.dialect.name != "sqlite":
+        return True
+    if connection.in_transaction():
+        raise RuntimeError("truncate_wal must run outside a transaction")
     driver = connection.connection.driver_connection
     if driver is None:  # the connection was invalidated
         return False

@@ -92,6 +92,7 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         conn = self._open()
+        self.audit.flush()
         erased = self._db.erased_blobs
         self._db.end_transaction()
         with storage_errors(self._engine.url, outcome=_COMMIT_UNKNOWN):
