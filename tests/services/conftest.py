@@ -1,4 +1,4 @@
-"""A real site (SQLite file, key directory, real crypto) per test, in a temp folder."""
+"""A real site (database, key directory, real crypto) per test, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 
 from seuil.bootstrap import Site, build_site
 from seuil.settings import KeySettings, Settings, SiteSettings, StorageSettings
+from tests.storage.conftest import postgres  # noqa: F401 (fixture: one schema per test)
 
 
 def make_settings(tmp_path, site_id="0830042X", url=None):  # type: ignore[no-untyped-def]
@@ -16,8 +17,25 @@ def make_settings(tmp_path, site_id="0830042X", url=None):  # type: ignore[no-un
     )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def site(request, tmp_path, monkeypatch) -> Site:  # type: ignore[no-untyped-def]
+    """The same use cases on both back-ends (PostgreSQL: a throwaway schema)."""
+    monkeypatch.delenv("SEUIL_SITE_KEY", raising=False)
+    schema = None
+    url = None
+    if request.param == "postgresql":
+        schemas = request.getfixturevalue("postgres")
+        schema, url = schemas.create()
+    s = build_site(make_settings(tmp_path, url=url))
+    yield s
+    s.close()
+    if schema is not None:
+        schemas.drop(schema)
+
+
 @pytest.fixture
-def site(tmp_path, monkeypatch) -> Site:  # type: ignore[no-untyped-def]
+def sqlite_site(tmp_path, monkeypatch) -> Site:  # type: ignore[no-untyped-def]
+    """For checks that read the SQLite file itself."""
     monkeypatch.delenv("SEUIL_SITE_KEY", raising=False)
     s = build_site(make_settings(tmp_path))
     yield s

@@ -42,11 +42,12 @@ def test_non_biometric_credential_checks_and_revokes(site):
 
 
 def test_revocation_reaches_another_process_at_once(site, tmp_path):
+    url = site.database_url
     # A gate is another process on the same database: it sees the revocation on its
     # very next check (no cache to expire).
     person = _pupil(site)
     issued = site.credentials.issue_qr(ACTOR, person.ref)
-    gate = build_site(make_settings(tmp_path))
+    gate = build_site(make_settings(tmp_path, url=url))
     try:
         assert gate.credentials.check_text(issued.text).result is CheckResult.VALID
         site.credentials.revoke(ACTOR, issued.credential.id, RevocationReason.LOST)
@@ -106,7 +107,8 @@ def _blobs(site):
         return uow.templates.all_site_templates()
 
 
-def test_key_on_credential_database_copy_yields_no_template(site, shared, tmp_path):
+def test_key_on_credential_database_copy_yields_no_template(sqlite_site, shared, tmp_path):
+    site = sqlite_site
     person = _pupil(site)
     _consent(site, person.ref)
     outcome = site.enrolment.enrol(
@@ -172,7 +174,8 @@ def test_enrolment_with_no_usable_photo_stores_nothing(site, tmp_path):
         assert uow.credentials.for_person(person.ref) == []
 
 
-def test_every_action_is_in_a_verified_audit_chain(site):
+def test_every_action_is_in_a_verified_audit_chain(sqlite_site):
+    site = sqlite_site
     from seuil.adapters.storage.audit_log import verify_audit
 
     person = _pupil(site)
@@ -191,3 +194,15 @@ def test_every_action_is_in_a_verified_audit_chain(site):
     with site.uow() as uow:
         verdict = verify_audit(uow)
     assert not verdict.ok and verdict.first_bad_seq == 2
+
+
+def test_reprint_only_for_non_biometric(site, shared):
+    person = _pupil(site)
+    issued = site.credentials.issue_qr(ACTOR, person.ref)
+    again = site.credentials.reprint(ACTOR, issued.credential.id)
+    assert site.credentials.check_text(again.text).result is CheckResult.VALID
+    assert again.text == issued.text  # same content, deterministic Ed25519 signature
+    _consent(site, person.ref)
+    bio = site.enrolment.enrol(ACTOR, person.ref, _photos(shared, 1), TemplateStorage.ON_CREDENTIAL)
+    with pytest.raises(ConflictError, match="enrol again"):
+        site.credentials.reprint(ACTOR, bio.issued.credential.id)

@@ -59,6 +59,15 @@ def issue(ref: str, out: Path | None = _OUT) -> None:
     _print_issued(site().credentials.issue_qr(actor(), ref), out)
 
 
+@credentials_app.command("print")
+def print_again(
+    credential_id: str,
+    out: Path = typer.Option(..., "--sortie", "--out", help="FICHIER.png et FICHIER.svg"),
+) -> None:
+    """Réimprime un titre sans biométrie. (Print a non-biometric credential again.)"""
+    _print_issued(site().credentials.reprint(actor(), credential_id), out)
+
+
 @credentials_app.command("badge")
 def badge(
     ref: str,

@@ -121,6 +121,33 @@ class CredentialService:
             uow.commit()
         return IssuedCredential(credential, None)
 
+    def reprint(self, actor: str, credential_id: str) -> IssuedCredential:
+        """The QR of a live non-biometric credential, signed again (same content).
+
+        A biometric credential cannot be reprinted: the site does not keep what it carries
+        (the template, or the key to it). Lost or damaged: revoke it and enrol again.
+        """
+        now = self._clock.now()
+        with self._uow() as uow:
+            credential = uow.credentials.get(credential_id)
+            if credential is None:
+                raise NotFoundError(f"no credential {credential_id!r}")
+            if credential.kind is not CredentialKind.QR or credential.revoked_at is not None:
+                raise ConflictError("only a live QR credential can be printed again")
+            if credential.storage is not TemplateStorage.NONE:
+                raise ConflictError(
+                    "a biometric credential cannot be printed again: the site does not keep "
+                    "what it carries; revoke it and enrol again"
+                )
+            claims = CredentialClaims(
+                bytes.fromhex(credential.id), credential.person_ref, credential.site_id,
+                credential.valid_from, credential.valid_until, credential.storage,
+            )  # fmt: skip
+            signed = self._codec.encode(claims)
+            uow.audit.append(AuditEvent(actor, "credential.print", credential.id), now)
+            uow.commit()
+        return IssuedCredential(credential, signed.text)
+
     def list_for(self, actor: str, person_ref: str) -> list[Credential]:
         now = self._clock.now()
         with self._uow() as uow:
