@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tests.storage.conftest import postgres  # noqa: F401 (fixture: one schema per test)
 
 from seuil.bootstrap import Site, build_site
 from seuil.settings import KeySettings, Settings, SiteSettings, StorageSettings
-from tests.storage.conftest import postgres  # noqa: F401 (fixture: one schema per test)
 
 
 def make_settings(tmp_path, site_id="0830042X", url=None):  # type: ignore[no-untyped-def]
