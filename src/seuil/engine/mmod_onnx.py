@@ -24,8 +24,6 @@ pixels. On the tiled image the boxes match dlib's to within a pixel.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +37,12 @@ from onnx import TensorProto, helper, numpy_helper
 from seuil.domain.errors import ModelConversionError, ModelUnavailableError
 from seuil.domain.faces import FaceBox
 from seuil.engine.embedding.dlib_format import DlibLayer, DlibNet, read_dlib_net
-from seuil.engine.embedding.dlib_to_onnx import IR_VERSION, OPSET, conv_parameters
+from seuil.engine.embedding.dlib_to_onnx import (
+    IR_VERSION,
+    OPSET,
+    conv_parameters,
+    save_model_atomically,
+)
 from seuil.engine.embedding.model_cache import cached_conversion
 from seuil.engine.embedding.onnx_backend import session_options
 from seuil.ports.face import RGBImage
@@ -116,16 +119,7 @@ def build_mmod_model(net: DlibNet) -> onnx.ModelProto:
 
 def convert_mmod(dat_path: Path, onnx_path: Path) -> None:
     """Convert ``mmod_human_face_detector.dat`` to ONNX, written atomically."""
-    model = build_mmod_model(read_dlib_net(Path(dat_path)))
-    onnx_path = Path(onnx_path)
-    fd, tmp = tempfile.mkstemp(prefix=onnx_path.name + ".", suffix=".tmp", dir=onnx_path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(model.SerializeToString())
-        os.replace(tmp, onnx_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_model_atomically(build_mmod_model(read_dlib_net(Path(dat_path))), onnx_path)
 
 
 # --- dlib's decoding ----------------------------------------------------------------

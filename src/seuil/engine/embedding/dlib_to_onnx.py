@@ -320,7 +320,11 @@ def build_face_model(net: DlibNet) -> onnx.ModelProto:
 
 def convert(dat_path: Path, onnx_path: Path) -> None:
     """Convert a dlib face recognition ``.dat`` file to ONNX, written atomically."""
-    model = build_face_model(read_dlib_net(Path(dat_path)))
+    save_model_atomically(build_face_model(read_dlib_net(Path(dat_path))), onnx_path)
+
+
+def save_model_atomically(model: onnx.ModelProto, onnx_path: Path) -> None:
+    """Write through a temporary file and rename, so a reader never sees half a model."""
     onnx_path = Path(onnx_path)
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=onnx_path.name + ".", suffix=".tmp", dir=onnx_path.parent)
