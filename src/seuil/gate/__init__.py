@@ -1,0 +1,1 @@
+"""The per-gate pipeline: frames -> credential -> face -> liveness -> decision -> door -> event."""

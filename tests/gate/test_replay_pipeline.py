@@ -1,0 +1,104 @@
+"""The gate pipeline on real video: GRANT for the owner, DENY for anyone else or a revoked card."""
+
+from __future__ import annotations
+
+import pytest
+
+from seuil.adapters.qr import read_qr
+from seuil.adapters.video_file import iter_video_frames
+from seuil.bootstrap import build_face_engine
+from seuil.domain.consent import ConsentGiver, ConsentState
+from seuil.domain.credentials import RevocationReason, TemplateStorage
+from seuil.domain.gate import Decision, DenyReason, ReferReason
+from seuil.domain.people import PersonKind
+from seuil.engine.scoring import DecisionBand, OperatingPoint, load_default_calibration
+from seuil.gate.pipeline import GateOptions, GatePipeline
+from seuil.gate.replay import with_credential
+from seuil.services.gate_access import GateAccessService
+
+ACTOR = "test:cpe"
+
+
+@pytest.fixture(scope="module")
+def gate_engine():
+    return build_face_engine(purpose="gate")
+
+
+@pytest.fixture
+def enrolled(site, shared):
+    person = site.people.create(ACTOR, PersonKind.PUPIL, "Obama", "Barack", group="TG1")
+    site.consent.record(ACTOR, person.ref, ConsentState.GIVEN, ConsentGiver.SELF, "v1")
+    photos = sorted((shared / "video/enrol/obama").glob("*.jpg"))[:6]
+    outcome = site.enrolment.enrol(
+        ACTOR, person.ref, [(p.name, p.read_bytes()) for p in photos], TemplateStorage.KEY_ON_CREDENTIAL
+    )
+    return person, outcome.issued
+
+
+def _pipeline(site, engine, decisions, doors):
+    band = DecisionBand.from_operating_points(
+        load_default_calibration(fused=True), OperatingPoint.parse("FMR 1e-3"),
+        OperatingPoint.parse("FMR 1e-2"),
+    )  # fmt: skip
+    access = GateAccessService(site.uow, site.credentials, site.cipher)
+    return GatePipeline(
+        "entree-principale", access, engine, band, read_qr, None,
+        lambda: doors.append("pulse"), decisions.append, site.clock, GateOptions(),
+    )  # fmt: skip
+
+
+def _replay(pipeline, shared, video, text, max_frames=20):
+    frames = (f.image for f in iter_video_frames(shared / "video" / video, fps=8, max_frames=max_frames))
+    for i, frame in enumerate(with_credential(frames, text)):
+        decision = pipeline.on_frame(frame)
+        if decision is not None:
+            return decision, i
+    return None, max_frames
+
+
+def test_owner_is_granted(site, shared, gate_engine, enrolled):
+    decisions, doors = [], []
+    decision, frame_no = _replay(_pipeline(site, gate_engine, decisions, doors), shared,
+                                 "obama.mp4", enrolled[1].text)  # fmt: skip
+    assert decision is not None and decision.decision is Decision.GRANT, decision
+    assert decision.person_ref == enrolled[0].ref and decision.match_score > 0.9
+    assert doors == ["pulse"] and decisions == [decision]
+
+
+def test_someone_else_is_denied(site, shared, gate_engine, enrolled):
+    decisions, doors = [], []
+    decision, _ = _replay(_pipeline(site, gate_engine, decisions, doors), shared,
+                          "biden.mp4", enrolled[1].text)  # fmt: skip
+    assert decision.decision is Decision.DENY and decision.reason is DenyReason.FACE_MISMATCH
+    assert doors == []
+
+
+def test_revoked_card_is_denied_in_the_first_frame(site, shared, gate_engine, enrolled):
+    site.credentials.revoke(ACTOR, enrolled[1].credential.id, RevocationReason.LOST)
+    decisions, doors = [], []
+    decision, frame_no = _replay(_pipeline(site, gate_engine, decisions, doors), shared,
+                                 "obama.mp4", enrolled[1].text)  # fmt: skip
+    assert decision.decision is Decision.DENY and decision.reason is DenyReason.REVOKED
+    assert frame_no == 0 and doors == []
+
+
+def test_non_biometric_card_is_referred(site, shared, gate_engine):
+    person = site.people.create(ACTOR, PersonKind.PUPIL, "Sans", "Biométrie")
+    text = site.credentials.issue_qr(ACTOR, person.ref).text
+    decisions, doors = [], []
+    decision, frame_no = _replay(_pipeline(site, gate_engine, decisions, doors), shared,
+                                 "obama.mp4", text)  # fmt: skip
+    assert decision.decision is Decision.REFER and decision.reason is ReferReason.NON_BIOMETRIC
+    assert frame_no == 0 and doors == []
+
+
+def test_door_failure_never_grants(site, shared, gate_engine, enrolled):
+    decisions = []
+
+    def broken_door():
+        raise OSError("relay unreachable")
+
+    pipeline = _pipeline(site, gate_engine, decisions, [])
+    pipeline._door = broken_door
+    decision, _ = _replay(pipeline, shared, "obama.mp4", enrolled[1].text)
+    assert decision.decision is Decision.DENY and decision.reason is DenyReason.DEVICE_FAULT
