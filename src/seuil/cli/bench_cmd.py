@@ -29,3 +29,22 @@ def bench_engine(
     if json_out:
         json_out.write_text(json.dumps(report, indent=2), encoding="utf-8")
         typer.echo(f"JSON : {json_out}")
+
+
+@bench_app.command("gate")
+def bench_gate(
+    json_out: Path | None = typer.Option(None, "--json", help="écrit le rapport JSON ici"),
+    gates: int = typer.Option(4, help="entrées simultanées"),
+    seconds: float = typer.Option(8.0, help="durée de l'essai multi-entrées"),
+) -> None:
+    """Pipeline d'entrée complet sur vidéo rejouée, contre le pipeline naïf.
+
+    (The full gate pipeline on replayed video: fps, decision latency, several gates.)
+    """
+    from seuil.cli.bench_gate import print_gate_report, run_gate_bench
+
+    report = run_gate_bench(gates=gates, seconds=seconds)
+    print_gate_report(report, typer.echo)
+    if json_out:
+        json_out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        typer.echo(f"JSON : {json_out}")
