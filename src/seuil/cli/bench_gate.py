@@ -243,7 +243,8 @@ def print_gate_report(report: dict[str, Any], echo: Callable[[str], None] = prin
     m = report["multi_gate"]
     echo(
         f"{m['gates']} gates at 10 fps each (one process per gate): "
-        f"{m['achieved_fps_per_gate']:.1f} fps/gate, {m['dropped_fraction'] * 100:.1f} % frames dropped, "
+        f"{m['achieved_fps_per_gate']:.1f} fps/gate, "
+        f"{m['dropped_fraction'] * 100:.1f} % frames dropped, "
         f"{m['cpu_cores_used']:.2f} CPU cores"
     )
     naive = report["naive"]
