@@ -109,3 +109,17 @@ class DecryptionError(SeuilError):
 
     code = "decryption_failed"
     exit_code = 11
+
+
+class DeviceError(SeuilError):
+    """A device (door, relay, reader, camera) cannot be reached or refused a command.
+
+    ``device`` names it (a door id, never a URL with its secrets).
+    """
+
+    code = "device_error"
+    exit_code = 12
+
+    def __init__(self, message: str, device: str = "") -> None:
+        super().__init__(message)
+        self.device = device
