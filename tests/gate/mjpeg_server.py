@@ -11,7 +11,8 @@ it to misbehave the way real cameras do:
 - :meth:`MjpegServer.resize`: send frames at another resolution from now on.
 
 With ``credentials``, the stream needs HTTP basic authentication, and :attr:`url`
-carries them (``http://user:secret@127.0.0.1:PORT/stream.mjpg``).
+carries them (``http://user:secret@127.0.0.1:PORT/stream.mjpg``). With ``tls`` (a
+certificate and key file), it serves ``https://``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Sequence
@@ -91,6 +93,7 @@ class MjpegServer:
         *,
         credentials: tuple[str, str] | None = None,
         quality: int = 85,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         if not frames:
             raise ValueError("no frames to serve")
@@ -112,12 +115,20 @@ class MjpegServer:
         self.auth_failures = 0
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
+        self._scheme = "http"
+        if tls is not None:  # (certificate file, key file): serve https
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
     @classmethod
-    def from_video(cls, path: Path, max_frames: int = 48, width: int = 0, **kwargs: object) -> MjpegServer:
+    def from_video(
+        cls, path: Path, max_frames: int = 48, width: int = 0, **kwargs: object
+    ) -> MjpegServer:
         return cls(video_frames(path, max_frames, width), **kwargs)  # type: ignore[arg-type]
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -147,7 +158,7 @@ class MjpegServer:
         auth = ""
         if self._credentials:
             auth = f"{self._credentials[0]}:{self._credentials[1]}@"
-        return f"http://{auth}127.0.0.1:{self.port}{PATH}"
+        return f"{self._scheme}://{auth}127.0.0.1:{self.port}{PATH}"
 
     # -- misbehaviour --------------------------------------------------------------------------
 
@@ -268,9 +279,7 @@ class MjpegServer:
                     self.send_error(503, "camera unavailable")
                     return
                 self.send_response(200)
-                self.send_header(
-                    "Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}"
-                )
+                self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
                 self.send_header("Cache-Control", "no-cache")
                 self.end_headers()
                 server._stream(self)

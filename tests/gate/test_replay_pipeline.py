@@ -30,7 +30,10 @@ def enrolled(site, shared):
     site.consent.record(ACTOR, person.ref, ConsentState.GIVEN, ConsentGiver.SELF, "v1")
     photos = sorted((shared / "video/enrol/obama").glob("*.jpg"))[:6]
     outcome = site.enrolment.enrol(
-        ACTOR, person.ref, [(p.name, p.read_bytes()) for p in photos], TemplateStorage.KEY_ON_CREDENTIAL
+        ACTOR,
+        person.ref,
+        [(p.name, p.read_bytes()) for p in photos],
+        TemplateStorage.KEY_ON_CREDENTIAL,
     )
     return person, outcome.issued
 
@@ -48,7 +51,9 @@ def _pipeline(site, engine, decisions, doors):
 
 
 def _replay(pipeline, shared, video, text, max_frames=20):
-    frames = (f.image for f in iter_video_frames(shared / "video" / video, fps=8, max_frames=max_frames))
+    frames = (
+        f.image for f in iter_video_frames(shared / "video" / video, fps=8, max_frames=max_frames)
+    )
     for i, frame in enumerate(with_credential(frames, text)):
         decision = pipeline.on_frame(frame)
         if decision is not None:
@@ -58,8 +63,8 @@ def _replay(pipeline, shared, video, text, max_frames=20):
 
 def test_owner_is_granted(site, shared, gate_engine, enrolled):
     decisions, doors = [], []
-    decision, frame_no = _replay(_pipeline(site, gate_engine, decisions, doors), shared,
-                                 "obama.mp4", enrolled[1].text)  # fmt: skip
+    decision, _ = _replay(_pipeline(site, gate_engine, decisions, doors), shared,
+                          "obama.mp4", enrolled[1].text)  # fmt: skip
     assert decision is not None and decision.decision is Decision.GRANT, decision
     assert decision.person_ref == enrolled[0].ref and decision.match_score > 0.9
     assert doors == ["pulse"] and decisions == [decision]
