@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seuil.adapters.qr import read_qr
+from seuil.adapters.cameras.qr_reader import QrReader
 from seuil.adapters.video_file import iter_video_frames
 from seuil.bootstrap import build_face_engine
 from seuil.domain.consent import ConsentGiver, ConsentState
@@ -45,7 +45,7 @@ def _pipeline(site, engine, decisions, doors):
     )  # fmt: skip
     access = GateAccessService(site.uow, site.credentials, site.cipher)
     return GatePipeline(
-        "entree-principale", access, engine, band, read_qr, None,
+        "entree-principale", access, engine, band, QrReader().texts, None,
         lambda: doors.append("pulse"), decisions.append, site.clock, GateOptions(),
     )  # fmt: skip
 

@@ -65,7 +65,7 @@ def _site(folder: Path, shared: Path) -> tuple[Any, str]:
 
 
 def _pipeline(site: Any, decisions: list[Any]) -> Any:
-    from seuil.adapters.qr import read_qr
+    from seuil.adapters.cameras.qr_reader import QrReader
     from seuil.bootstrap import build_face_engine
     from seuil.engine.scoring import DecisionBand, OperatingPoint, load_default_calibration
     from seuil.gate.pipeline import GateOptions, GatePipeline
@@ -77,7 +77,7 @@ def _pipeline(site: Any, decisions: list[Any]) -> Any:
     )  # fmt: skip
     access = GateAccessService(site.uow, site.credentials, site.cipher)
     return GatePipeline(
-        "bench", access, build_face_engine(purpose="gate"), band, read_qr, None,
+        "bench", access, build_face_engine(purpose="gate"), band, QrReader().texts, None,
         lambda: None, decisions.append, site.clock, GateOptions(cooldown_s=0.0),
     )  # fmt: skip
 

@@ -126,6 +126,10 @@ class QrReader:
         self.roi_margin = roi_margin
         self.try_invert = try_invert
 
+    def texts(self, image: npt.NDArray[np.uint8]) -> list[str]:
+        """Only the decoded texts (the gate pipeline's credential reader)."""
+        return [code.text for code in self.read(image)]
+
     def read(self, image: npt.NDArray[np.uint8], roi: BoxLike | None = None) -> list[QrCode]:
         """Every QR code in ``image`` (RGB, RGBA or grey ``uint8``), in reading order.
 
