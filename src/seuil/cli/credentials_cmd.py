@@ -142,11 +142,14 @@ def enrol(
         help="on_credential | key_on_credential | site_database",
     ),
     out: Path | None = _OUT,
+    camera: bool = typer.Option(
+        False, "--camera", help="images prises par une caméra d'entrée (visages plus petits)"
+    ),
 ) -> None:
     """Enrôle une personne (consentement requis) et émet son titre. (Enrol and issue.)"""
     files = [p for folder in photos for p in photos_in(folder)]
     outcome = site().enrolment.enrol(
-        actor(), ref, [(p.name, p.read_bytes()) for p in files], storage
+        actor(), ref, [(p.name, p.read_bytes()) for p in files], storage, from_camera=camera
     )
     for c in outcome.checks:
         mark = "OK   " if c.accepted else "REFUS"

@@ -46,10 +46,12 @@ def _mount() -> None:
     from seuil.cli.eval_cmd import eval_app
     from seuil.cli.face_cmd import face_app
     from seuil.cli.keys_cmd import keys_app
+    from seuil.cli.liveness_cmd import eval_liveness
     from seuil.cli.people_cmd import people_app
     from seuil.cli.roster_cmd import roster_app
 
     app.add_typer(face_app, name="face")
+    eval_app.command("liveness")(eval_liveness)
     app.add_typer(eval_app, name="eval")
     app.add_typer(bench_app, name="bench")
     app.command("demo")(demo)

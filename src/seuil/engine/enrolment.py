@@ -13,7 +13,7 @@ from PIL import Image
 from seuil.domain.errors import InvalidImageError
 from seuil.engine.images import decode_image, load_image
 from seuil.engine.pipeline import FaceAnalysis, FaceEngine, Vector
-from seuil.engine.quality import QualityCode, QualityIssue
+from seuil.engine.quality import GATE, QualityCode, QualityIssue, QualityThresholds
 from seuil.engine.templates import fuse_embeddings
 from seuil.ports.face import BuiltTemplate, PhotoCheck, RGBImage
 
@@ -66,6 +66,7 @@ def enrol_photos(
     *,
     strict: bool = True,
     max_images: int = 10,
+    limits: QualityThresholds | None = None,
 ) -> EnrolmentResult:
     """Encode each photo; keep those that pass quality (all with a face if not strict).
 
@@ -82,7 +83,7 @@ def enrol_photos(
             label = source.name if isinstance(source, Path) else source[0]
             result.verdicts.append(PhotoVerdict(label, False, error=exc.message))
             continue
-        faces = engine.analyse(image)
+        faces = engine.analyse(image, limits=limits)
         if not faces:
             issue = QualityIssue(QualityCode.NO_FACE, 0.0)
             result.verdicts.append(PhotoVerdict(name, False, issues=(issue,)))
@@ -124,8 +125,11 @@ class EngineTemplateBuilder:
     def __init__(self, engine: FaceEngine) -> None:
         self._engine = engine
 
-    def build(self, photos: Sequence[tuple[str, bytes]]) -> BuiltTemplate:
-        result = enrol_photos(self._engine, list(photos))
+    def build(
+        self, photos: Sequence[tuple[str, bytes]], from_camera: bool = False
+    ) -> BuiltTemplate:
+        # Frames captured by a gate camera are graded as gate frames (smaller faces).
+        result = enrol_photos(self._engine, list(photos), limits=GATE if from_camera else None)
         checks = tuple(v.as_check() for v in result.verdicts)
         if result.template is None or result.best is None:
             return BuiltTemplate(None, checks)

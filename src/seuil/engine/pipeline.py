@@ -84,7 +84,10 @@ class FaceEngine:
 
     # -- analysis -------------------------------------------------------------------
     def analyse(
-        self, image: RGBImage, boxes: Sequence[FaceBox] | None = None
+        self,
+        image: RGBImage,
+        boxes: Sequence[FaceBox] | None = None,
+        limits: QualityThresholds | None = None,
     ) -> list[FaceAnalysis]:
         """Every face of the image, the main one (large, central) first."""
         found = list(self.detector.detect(image)) if boxes is None else list(boxes)
@@ -102,7 +105,7 @@ class FaceEngine:
                 align(image, box, lm, replace(spec, padding=p)) for p in self.tta_paddings
             )
             others = [b for b in found if b is not box]
-            quality = assess(chip, lm, box, others, self.quality_limits)
+            quality = assess(chip, lm, box, others, limits or self.quality_limits)
             out.append(FaceAnalysis(box, lm, chip, quality, variants))
         return out
 

@@ -39,6 +39,7 @@ from seuil.engine.scoring import DecisionBand
 from seuil.engine.templates import fuse_embeddings
 from seuil.ports.clock import Clock
 from seuil.ports.face import RGBImage
+from seuil.ports.liveness import ActiveChallenge, LivenessDetector, LivenessFrame, LivenessReason
 from seuil.services.credentials import CredentialCheck
 from seuil.services.gate_access import GateAccessService, TemplateBytes
 
@@ -73,6 +74,22 @@ class GateOptions:
     max_liveness_frames: int = 12
     timeout_s: float = 4.0
     cooldown_s: float = 3.0  # the same credential held up again is ignored this long
+
+
+def pad_check(
+    detector: LivenessDetector, challenge: ActiveChallenge | None = None
+) -> LivenessCheck:
+    """The pipeline's liveness step from a presentation-attack detector."""
+
+    def check(frames: Sequence[tuple[RGBImage, FaceAnalysis]]) -> tuple[LivenessVerdict, float]:
+        verdict = detector.assess([LivenessFrame(img, face) for img, face in frames], challenge)
+        if verdict.live:
+            return LivenessVerdict.LIVE, verdict.score
+        if verdict.reasons == (LivenessReason.NO_FACE,):
+            return LivenessVerdict.UNCERTAIN, verdict.score  # not enough to conclude
+        return LivenessVerdict.SPOOF, verdict.score
+
+    return check
 
 
 def template_vector(template: TemplateBytes) -> Vector:

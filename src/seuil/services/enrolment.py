@@ -62,13 +62,15 @@ class EnrolmentService:
         photos: Sequence[tuple[str, bytes]],
         storage: TemplateStorage,
         valid_until: datetime | None = None,
+        *,
+        from_camera: bool = False,
     ) -> EnrolmentOutcome:
         if storage is TemplateStorage.NONE:
             raise ConflictError("use a non-biometric credential for storage 'none'")
         if not photos:
             raise ConflictError("enrolment needs at least one photo")
         self._check_allowed(person_ref)
-        built = self._builder.build(photos)  # slow: outside any transaction
+        built = self._builder.build(photos, from_camera)  # slow: outside any transaction
         now = self._clock.now()
         with self._uow() as uow:
             # Re-checked inside the transaction: consent may have changed meanwhile.
