@@ -67,8 +67,9 @@ def _site(folder: Path, shared: Path) -> tuple[Any, str]:
 def _pipeline(site: Any, decisions: list[Any]) -> Any:
     from seuil.adapters.cameras.qr_reader import QrReader
     from seuil.bootstrap import build_face_engine
+    from seuil.engine.liveness.fusion import FusedLiveness
     from seuil.engine.scoring import DecisionBand, OperatingPoint, load_default_calibration
-    from seuil.gate.pipeline import GateOptions, GatePipeline
+    from seuil.gate.pipeline import GateOptions, GatePipeline, pad_check
     from seuil.services.gate_access import GateAccessService
 
     band = DecisionBand.from_operating_points(
@@ -77,7 +78,8 @@ def _pipeline(site: Any, decisions: list[Any]) -> Any:
     )  # fmt: skip
     access = GateAccessService(site.uow, site.credentials, site.cipher)
     return GatePipeline(
-        "bench", access, build_face_engine(purpose="gate"), band, QrReader().texts, None,
+        "bench", access, build_face_engine(purpose="gate"), band, QrReader().texts,
+        pad_check(FusedLiveness()),
         lambda: None, decisions.append, site.clock, GateOptions(cooldown_s=0.0),
     )  # fmt: skip
 
@@ -120,6 +122,9 @@ def run_gate_bench(
         report["busy_fps"] = 1000.0 / statistics.mean(collecting_ms)
         report["grants"] = sum(d.decision.value == "grant" for d in decisions)
         report["decisions"] = len(decisions)
+        report["outcomes"] = sorted(
+            {f"{d.decision.value}:{d.reason.value if d.reason else ''}" for d in decisions}
+        )
 
         # 2. Decision latency with frames arriving in real time (10 fps).
         latencies = []
@@ -232,7 +237,7 @@ def print_gate_report(report: dict[str, Any], echo: Callable[[str], None] = prin
     )
     echo(
         f"  collecting faces:                {report['busy_fps']:6.1f} fps   "
-        f"({report['grants']}/{report['decisions']} presentations granted)"
+        f"(decisions: {', '.join(report['outcomes'])})"
     )
     lat = report["latency_ms"]
     echo(

@@ -71,6 +71,7 @@ class _Presentation:
 class GateOptions:
     mode: GateMode = GateMode.VERIFICATION
     faces_needed: int = 3
+    liveness_frames: int = 4  # frames the liveness check needs before a decision
     max_liveness_frames: int = 12
     timeout_s: float = 4.0
     cooldown_s: float = 3.0  # the same credential held up again is ignored this long
@@ -190,7 +191,7 @@ class GatePipeline:
             if len(p.frames) < self.options.max_liveness_frames:
                 p.frames.append((image, main))
         enough = len(p.faces) >= self.options.faces_needed and (
-            self._liveness is None or len(p.frames) >= min(self.options.max_liveness_frames, 6)
+            self._liveness is None or len(p.frames) >= self.options.liveness_frames
         )
         timed_out = now - p.started >= self.options.timeout_s
         if not (enough or timed_out):
