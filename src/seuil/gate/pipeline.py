@@ -78,9 +78,15 @@ class GateOptions:
 
 
 def pad_check(
-    detector: LivenessDetector, challenge: ActiveChallenge | None = None
+    detector: LivenessDetector, challenge: ActiveChallenge | None = None, margin: float = 0.75
 ) -> LivenessCheck:
-    """The pipeline's liveness step from a presentation-attack detector."""
+    """The pipeline's liveness step from a presentation-attack detector.
+
+    A texture score just below the detector's threshold (within ``margin``) is UNCERTAIN
+    rather than SPOOF: the pipeline then looks at more frames, and if it still cannot
+    conclude, refers the person to the gate agent instead of refusing them.
+    """
+    threshold = float(getattr(detector, "threshold", 0.0))
 
     def check(frames: Sequence[tuple[RGBImage, FaceAnalysis]]) -> tuple[LivenessVerdict, float]:
         verdict = detector.assess([LivenessFrame(img, face) for img, face in frames], challenge)
@@ -88,6 +94,10 @@ def pad_check(
             return LivenessVerdict.LIVE, verdict.score
         if verdict.reasons == (LivenessReason.NO_FACE,):
             return LivenessVerdict.UNCERTAIN, verdict.score  # not enough to conclude
+        if verdict.reasons == (LivenessReason.TEXTURE_ATTACK,) and (
+            verdict.score > threshold - margin
+        ):
+            return LivenessVerdict.UNCERTAIN, verdict.score
         return LivenessVerdict.SPOOF, verdict.score
 
     return check
@@ -196,9 +206,19 @@ class GatePipeline:
         timed_out = now - p.started >= self.options.timeout_s
         if not (enough or timed_out):
             return None
-        return self._conclude(p, now, timed_out and not enough)
+        live = self._liveness(p.frames) if self._liveness is not None and p.frames else None
+        more_possible = len(p.frames) < self.options.max_liveness_frames and not timed_out
+        if live is not None and live[0] is LivenessVerdict.UNCERTAIN and more_possible:
+            return None  # in doubt: look at a few more frames before deciding
+        return self._conclude(p, now, timed_out and not enough, live)
 
-    def _conclude(self, p: _Presentation, now: float, timed_out: bool) -> GateDecision:
+    def _conclude(
+        self,
+        p: _Presentation,
+        now: float,
+        timed_out: bool,
+        liveness: tuple[LivenessVerdict, float] | None,
+    ) -> GateDecision:
         self._presentation = None
         face_verdict: FaceVerdict | None = None
         score: float | None = None
@@ -213,8 +233,8 @@ class GatePipeline:
         live_score: float | None = None
         if self._liveness is None:
             live = LivenessVerdict.LIVE if p.faces else None  # not configured: not required
-        elif p.frames:
-            live, live_score = self._liveness(p.frames)
+        elif liveness is not None:
+            live, live_score = liveness
         outcome = decide(
             p.check.result, p.check.storage, face_verdict, live, self.options.mode,
             timed_out=timed_out,
