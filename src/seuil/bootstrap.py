@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from seuil.domain.errors import ModelUnavailableError
+from seuil.domain.errors import ConfigurationError, ModelUnavailableError
 from seuil.engine.detection import (
     CascadeDetector,
     CnnDetector,
@@ -31,7 +32,12 @@ from seuil.settings import (
 )
 
 if TYPE_CHECKING:
+    from seuil.domain.gate import GateDecision
+    from seuil.gate.runner import GateLane
+    from seuil.ports.doors import Door
+    from seuil.ports.frames import FrameSource
     from seuil.services.enrolment import EnrolmentService
+    from seuil.site_config import SiteConfig
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +142,7 @@ class Site:
         from seuil.ports.clock import SystemClock
         from seuil.services.consent import ConsentService
         from seuil.services.credentials import CredentialService
+        from seuil.services.gate_access import GateAccessService
         from seuil.services.people import PeopleService
         from seuil.services.roster import RosterService
 
@@ -157,10 +164,15 @@ class Site:
         def uow() -> SqlUnitOfWork:
             return SqlUnitOfWork(self.db)
 
+        def reader() -> SqlUnitOfWork:
+            return SqlUnitOfWork(self.db, read_only=True)
+
         self.uow = uow
+        self.reader = reader
         self.people = PeopleService(uow, self.clock)
         self.consent = ConsentService(uow, self.clock)
-        self.credentials = CredentialService(uow, self.clock, self.codec, settings.site.id)
+        self.credentials = CredentialService(uow, self.clock, self.codec, settings.site.id, reader)
+        self.gate_access = GateAccessService(uow, self.credentials, self.cipher, reader)
         self.roster = RosterService(uow, self.clock)
         self._enrolment: EnrolmentService | None = None
 
@@ -184,3 +196,98 @@ class Site:
 
 def build_site(settings: Settings | None = None) -> Site:
     return Site(settings or Settings())
+
+
+# -- gates from the site configuration ------------------------------------------------------
+
+
+def _camera_source(camera: object, on_fault: Callable[..., None]) -> FrameSource:
+    from seuil.adapters.cameras.av_source import StreamSource
+    from seuil.adapters.cameras.file_source import FileSource
+    from seuil.site_config import FileCamera, MjpegCamera, RtspCamera, WebcamCamera
+
+    if isinstance(camera, FileCamera):
+        return FileSource(camera.path, camera.id, loop=camera.loop, on_fault=on_fault)
+    if isinstance(camera, RtspCamera):
+        return StreamSource(camera.url.get_secret_value(), camera.id,
+                            rtsp_transport=camera.transport, on_fault=on_fault)  # fmt: skip
+    if isinstance(camera, MjpegCamera):
+        return StreamSource(camera.url.get_secret_value(), camera.id, on_fault=on_fault)
+    if isinstance(camera, WebcamCamera):
+        return StreamSource(camera.index, camera.id, on_fault=on_fault)
+    raise ConfigurationError(f"unsupported camera {camera!r}")
+
+
+def _door(cfg: object, site_id: str) -> Door:
+    from seuil.adapters.doors.http_relay import BasicAuth, BearerAuth, HttpRelayDoor
+    from seuil.adapters.doors.mqtt_door import MqttDoor, MqttOptions
+    from seuil.adapters.doors.simulated import SimulatedDoor
+    from seuil.site_config import (
+        BasicAuthConfig,
+        HttpDoorConfig,
+        MqttDoorConfig,
+        SimulatedDoorConfig,
+    )
+
+    if isinstance(cfg, SimulatedDoorConfig):
+        return SimulatedDoor(cfg.id, held_open_s=cfg.held_open_s)
+    if isinstance(cfg, HttpDoorConfig):
+        auth: BasicAuth | BearerAuth | None = None
+        if isinstance(cfg.auth, BasicAuthConfig):
+            auth = BasicAuth(cfg.auth.username, cfg.auth.password.get_secret_value())
+        elif cfg.auth is not None:
+            auth = BearerAuth(cfg.auth.token.get_secret_value())
+
+        def url(value: Any) -> str | None:
+            return value.get_secret_value() if value is not None else None
+
+        return HttpRelayDoor(
+            cfg.id, cfg.pulse_url.get_secret_value(), lock_url=url(cfg.lock_url),
+            release_url=url(cfg.release_url), state_url=url(cfg.state_url),
+            method=cfg.method, auth=auth, timeout_s=cfg.timeout_s, state_field=cfg.state_field,
+        )  # fmt: skip
+    if isinstance(cfg, MqttDoorConfig):
+        password = cfg.password.get_secret_value() if cfg.password else None
+        options = MqttOptions(cfg.host, cfg.port, cfg.username, password, cfg.tls,
+                              cfg.ack_timeout_s)  # fmt: skip
+        return MqttDoor(cfg.id, site_id, options)
+    raise ConfigurationError(f"unsupported door {cfg!r}")
+
+
+def build_gate_lanes(
+    site: Site, config: SiteConfig, sink: Callable[[GateDecision], None]
+) -> tuple[list[GateLane], list[str]]:
+    """One running lane per configured gate with a camera and a door; the rest explained."""
+    from seuil.adapters.cameras.qr_reader import QrReader
+    from seuil.engine.liveness.fusion import FusedLiveness
+    from seuil.engine.scoring import DecisionBand, OperatingPoint, load_default_calibration
+    from seuil.gate.pipeline import GateOptions, GatePipeline, pad_check
+    from seuil.gate.runner import GateLane, fault_recorder
+    from seuil.ports.frames import DeviceFault
+    from seuil.ports.liveness import ActiveChallenge
+
+    calibration = load_default_calibration(fused=True)
+    lanes: list[GateLane] = []
+    skipped: list[str] = []
+    for gate in config.gates:
+        if gate.camera is None or gate.door is None:
+            skipped.append(f"{gate.id}: airlocks and camera-less gates are not run yet")
+            continue
+        band = DecisionBand.from_operating_points(
+            calibration, OperatingPoint(gate.accept_fmr),
+            OperatingPoint(gate.refer_fmr) if gate.refer_fmr else None,
+        )  # fmt: skip
+        door = _door(config.door(gate.door), site.settings.site.id)
+        pulse_s = config.door(gate.door).pulse_s
+        challenge = {"blink": ActiveChallenge.BLINK, "turn_head": ActiveChallenge.TURN_HEAD}.get(
+            gate.active_challenge if gate.challenge_when == "always" else "off"
+        )
+        pipeline = GatePipeline(
+            gate.id, site.gate_access, build_face_engine(site.settings, "gate"), band,
+            QrReader().texts, pad_check(FusedLiveness(), challenge),
+            partial(door.pulse, pulse_s), sink, site.clock, GateOptions(mode=gate.mode),
+        )  # fmt: skip
+        faults: list[DeviceFault] = []
+        source = _camera_source(config.camera(gate.camera), fault_recorder(gate.id, faults))
+        lanes.append(GateLane(gate.id, source, pipeline, faults))
+    return lanes, skipped

@@ -45,6 +45,7 @@ def _mount() -> None:
     from seuil.cli.demo_cmd import demo
     from seuil.cli.eval_cmd import eval_app
     from seuil.cli.face_cmd import face_app
+    from seuil.cli.gate_cmd import gate_app
     from seuil.cli.keys_cmd import keys_app
     from seuil.cli.liveness_cmd import eval_liveness
     from seuil.cli.people_cmd import people_app
@@ -63,6 +64,7 @@ def _mount() -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(audit_app, name="audit")
     app.add_typer(keys_app, name="keys")
+    app.add_typer(gate_app, name="gate")
 
 
 @app.callback()

@@ -17,6 +17,7 @@ from typing import Protocol, Self
 from seuil.domain.audit import AuditEntry, AuditEvent
 from seuil.domain.consent import ConsentRecord
 from seuil.domain.credentials import Credential, RevocationReason, TemplateStorage
+from seuil.domain.gate import GateDecision
 from seuil.domain.people import Person, PersonKind, PersonStatus
 
 
@@ -83,6 +84,13 @@ class AuditLog(Protocol):
     def entries(self, after_seq: int = 0, limit: int | None = None) -> Sequence[AuditEntry]: ...
 
 
+class GateEventLog(Protocol):
+    """Gate decisions (events): no image, template or name; people by reference only."""
+
+    def add(self, decision: GateDecision) -> None: ...
+    def recent(self, gate_id: str | None = None, limit: int = 50) -> list[GateDecision]: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so an implementation may expose its concrete repositories.
     @property
@@ -97,6 +105,8 @@ class UnitOfWork(Protocol):
     def photos(self) -> PhotoRepository: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def gate_events(self) -> GateEventLog: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

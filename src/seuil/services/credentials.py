@@ -40,9 +40,17 @@ class CredentialCheck:
 
 class CredentialService:
     def __init__(
-        self, uow: Callable[[], UnitOfWork], clock: Clock, codec: CredentialCodec, site_id: str
+        self,
+        uow: Callable[[], UnitOfWork],
+        clock: Clock,
+        codec: CredentialCodec,
+        site_id: str,
+        reader: Callable[[], UnitOfWork] | None = None,
     ) -> None:
         self._uow = uow
+        # Gate checks only read: a read-only unit takes no write lock, so many gates can
+        # check at once without waiting for each other or for the office.
+        self._read = reader or uow
         self._clock = clock
         self._codec = codec
         self.site_id = site_id
@@ -181,12 +189,12 @@ class CredentialService:
             claims = self._codec.decode(text, now)
         except CredentialRejectedError as exc:
             return CredentialCheck(CheckResult(exc.reason))
-        with self._uow() as uow:
+        with self._read() as uow:
             return self._check_record(uow, uow.credentials.get(claims.id_hex), now, claims)
 
     def check_badge(self, badge_number: str) -> CredentialCheck:
         now = self._clock.now()
-        with self._uow() as uow:
+        with self._read() as uow:
             credential = uow.credentials.by_badge(badge_number.strip())
             if credential is None:
                 return CredentialCheck(CheckResult.UNKNOWN_BADGE)

@@ -14,6 +14,7 @@ from typing import Literal
 
 from seuil.domain.credentials import CheckResult, TemplateStorage
 from seuil.domain.errors import DecryptionError
+from seuil.domain.gate import GateDecision
 from seuil.ports.crypto import BlobCipher
 from seuil.ports.storage import UnitOfWork
 from seuil.services.credentials import CredentialCheck, CredentialService
@@ -32,8 +33,10 @@ class GateAccessService:
         uow: Callable[[], UnitOfWork],
         credentials: CredentialService,
         cipher: BlobCipher,
+        reader: Callable[[], UnitOfWork] | None = None,
     ) -> None:
         self._uow = uow
+        self._read = reader or uow
         self._credentials = credentials
         self._cipher = cipher
 
@@ -58,7 +61,7 @@ class GateAccessService:
         if storage not in (TemplateStorage.KEY_ON_CREDENTIAL, TemplateStorage.SITE_DATABASE):
             return None
         ref = check.person.ref
-        with self._uow() as uow:
+        with self._read() as uow:
             stored = uow.templates.get(ref)
         if stored is None or stored.storage is not storage:
             return None
@@ -67,3 +70,13 @@ class GateAccessService:
             return TemplateBytes("float32", self._cipher.open(stored.blob, ref, TEMPLATE, key))
         except DecryptionError:
             return None
+
+    def record(self, decision: GateDecision) -> None:
+        """Store a gate decision as an event (no image, no template, no name)."""
+        with self._uow() as uow:
+            uow.gate_events.add(decision)
+            uow.commit()
+
+    def recent(self, gate_id: str | None = None, limit: int = 50) -> list[GateDecision]:
+        with self._read() as uow:
+            return uow.gate_events.recent(gate_id, limit)

@@ -177,3 +177,31 @@ audit_anchor = sa.Table(
     sa.Column("last_hash", sa.String(64), nullable=False),
     sa.CheckConstraint("id = 1", name="single_row"),
 )
+
+# Every gate decision (the event of issue "the gate"): no image, no template, no name;
+# the person only by pseudonymous reference. Retention applies (purge job).
+gate_events = sa.Table(
+    "gate_events",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("gate_id", sa.String, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("decision", sa.String(8), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=True),
+    sa.Column("credential_id", sa.String(32), nullable=True),
+    sa.Column("person_ref", sa.String(32), nullable=True),
+    sa.Column("match_score", sa.Float, nullable=True),
+    sa.Column("liveness_score", sa.Float, nullable=True),
+    sa.Column("latency_ms", sa.Float, nullable=True),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("decided_by", sa.String, nullable=False),
+    sa.CheckConstraint("decision IN ('grant', 'deny', 'refer')", name="decision"),
+    sa.Index(None, "at"),
+    sa.Index(None, "gate_id", "at"),
+    sa.Index(None, "person_ref"),
+)

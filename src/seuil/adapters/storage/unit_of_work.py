@@ -21,6 +21,7 @@ from seuil.adapters.storage.blobs import SqlPhotoRepository, SqlTemplateReposito
 from seuil.adapters.storage.db import Db
 from seuil.adapters.storage.engine import READ_ONLY_OPTION, truncate_wal
 from seuil.adapters.storage.errors import storage_errors
+from seuil.adapters.storage.gate_events import SqlGateEventLog
 from seuil.adapters.storage.repositories import (
     SqlConsentRepository,
     SqlCredentialRepository,
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
         self.templates = SqlTemplateRepository(self._db)
         self.photos = SqlPhotoRepository(self._db)
         self.audit = SqlAuditLog(self._db)
+        self.gate_events = SqlGateEventLog(self._db)
 
     def __enter__(self) -> Self:
         if self._db.connection is not None:

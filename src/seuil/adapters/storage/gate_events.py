@@ -1,0 +1,46 @@
+"""SQL log of gate decisions (events): what the dashboards, incidents and hub read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from seuil.adapters.storage import tables as t
+from seuil.adapters.storage.db import Db
+from seuil.domain.gate import Decision, DenyReason, GateDecision, GateMode, ReferReason
+
+
+def _reason(value: str | None) -> DenyReason | ReferReason | None:
+    if value is None:
+        return None
+    try:
+        return DenyReason(value)
+    except ValueError:
+        return ReferReason(value)
+
+
+def _event(row: sa.Row[Any]) -> GateDecision:
+    return GateDecision(
+        gate_id=row.gate_id, at=row.at, decision=Decision(row.decision),
+        reason=_reason(row.reason), credential_id=row.credential_id,
+        person_ref=row.person_ref, match_score=row.match_score,
+        liveness_score=row.liveness_score, latency_ms=row.latency_ms,
+        mode=GateMode(row.mode), decided_by=row.decided_by,
+    )  # fmt: skip
+
+
+class SqlGateEventLog:
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    def add(self, decision: GateDecision) -> None:
+        values = decision.to_dict()
+        values["at"] = decision.at
+        self._db.execute(sa.insert(t.gate_events).values(**values))
+
+    def recent(self, gate_id: str | None = None, limit: int = 50) -> list[GateDecision]:
+        query = sa.select(t.gate_events).order_by(t.gate_events.c.id.desc()).limit(limit)
+        if gate_id is not None:
+            query = query.where(t.gate_events.c.gate_id == gate_id)
+        return [_event(row) for row in self._db.execute(query)]
