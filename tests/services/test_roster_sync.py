@@ -102,3 +102,20 @@ def test_csv_partial_export_never_removes_by_absence(site):
     assert diff.departures == () and len(diff.changes) == 1
     assert _people(site)["3001"].group == "1G2"
     assert site.people.search(ACTOR, PeopleQuery(status=PersonStatus.ACTIVE)).__len__() == 3
+
+
+def test_mass_departure_needs_force(site):
+    from seuil.domain.errors import ConflictError
+    from seuil.domain.roster import RosterEntry
+
+    many = [RosterEntry(external_id=f"9{n:04d}", last_name="ELEVE", first_name=f"N{n}",
+                        group="2NDE1") for n in range(40)]  # fmt: skip
+    site.roster.sync(ACTOR, many, full_export=True, source="all", dry_run=False)
+    one_class = many[:5]  # a class extract mistaken for the full export
+    with pytest.raises(ConflictError, match="full export"):
+        site.roster.sync(ACTOR, one_class, full_export=True, source="class", dry_run=False)
+    assert len(_people(site)) == 40
+    assert all(p.status is PersonStatus.ACTIVE for p in _people(site).values())
+    diff = site.roster.sync(ACTOR, one_class, full_export=True, source="class",
+                            dry_run=False, force=True)  # fmt: skip
+    assert len(diff.departures) == 35

@@ -52,6 +52,9 @@ def sync(
     full: bool | None = typer.Option(
         None, "--full/--partial", help="export complet (les absents partent) ou partiel"
     ),
+    force: bool = typer.Option(
+        False, "--force", help="appliquer même si plus de 10 % des personnes partiraient"
+    ),
 ) -> None:
     """Importe l'export, affiche les différences, applique (tout ou rien). (Sync.)"""
     from seuil.adapters.roster import read_roster
@@ -64,7 +67,7 @@ def sync(
         typer.echo(f"  ({warning})")
     diff = site().roster.sync(
         actor(), roster.entries, full_export=roster.full_export, source=path.name,
-        dry_run=dry_run,
+        dry_run=dry_run, force=force,
     )  # fmt: skip
     print_diff(diff)
     if dry_run:

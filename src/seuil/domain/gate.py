@@ -40,6 +40,7 @@ __all__ = [
     "ReferReason",
     "decide",
     "deny_reason_for",
+    "needs_face",
 ]
 
 
@@ -191,6 +192,16 @@ def _biometric(face: object, liveness: object, timed_out: bool) -> Outcome:
     return Outcome.grant()  # MATCH and LIVE, nothing else
 
 
+def needs_face(credential: CheckResult, storage: TemplateStorage | None, mode: GateMode) -> bool:
+    """Whether a presented credential leads to face work (else it is decided at once)."""
+    return (
+        credential is CheckResult.VALID
+        and mode is not GateMode.CREDENTIAL_ONLY
+        and storage is not None
+        and storage is not TemplateStorage.NONE
+    )
+
+
 def decide(
     credential: CheckResult | None,
     storage: TemplateStorage | None,
@@ -215,6 +226,8 @@ def decide(
     if credentials_seen > 1:
         return Outcome.refer(ReferReason.SEVERAL_CREDENTIALS)
     if credential is None:
+        if device_fault:  # a camera or reader failed before any credential was read
+            return Outcome.deny(DenyReason.DEVICE_FAULT)
         return Outcome.refer(ReferReason.PERSON_NOT_FOUND)
     check = _coerce(CheckResult, credential)
     refusal = DenyReason.MALFORMED if check is None else deny_reason_for(check)

@@ -88,14 +88,22 @@ class FaceEngine:
         image: RGBImage,
         boxes: Sequence[FaceBox] | None = None,
         limits: QualityThresholds | None = None,
+        *,
+        main_only: bool = False,
     ) -> list[FaceAnalysis]:
-        """Every face of the image, the main one (large, central) first."""
+        """Every face of the image, the main one (large, central) first.
+
+        ``main_only``: only the main face is aligned and graded (the others count only
+        for the "several faces" check): at a gate, bystanders are not processed.
+        """
         found = list(self.detector.detect(image)) if boxes is None else list(boxes)
         if not found:
             return []
         h, w = image.shape[:2]
         main = most_central(found, w, h)
         ordered = [main] + [b for b in found if b is not main] if main else found
+        if main_only:
+            ordered = ordered[:1]
         out: list[FaceAnalysis] = []
         for box in ordered:
             lm = self.landmarks.predict(image, box)

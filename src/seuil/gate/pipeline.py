@@ -16,15 +16,17 @@ person in the lane for a short while) -> decision -> cool-down -> IDLE.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import numpy as np
-
+from seuil.domain.credentials import CheckResult
+from seuil.domain.errors import SeuilError
 from seuil.domain.gate import (
     FaceVerdict,
     GateDecision,
@@ -32,11 +34,12 @@ from seuil.domain.gate import (
     LivenessVerdict,
     Outcome,
     decide,
+    needs_face,
 )
 from seuil.engine.pipeline import FaceAnalysis, FaceEngine, Vector
 from seuil.engine.quantise import dequantise
 from seuil.engine.scoring import DecisionBand
-from seuil.engine.templates import fuse_embeddings
+from seuil.engine.templates import probe_score
 from seuil.ports.clock import Clock
 from seuil.ports.face import RGBImage
 from seuil.ports.liveness import ActiveChallenge, LivenessDetector, LivenessFrame, LivenessReason
@@ -65,6 +68,7 @@ class _Presentation:
     faces: list[tuple[float, int, FaceAnalysis]] = field(default_factory=list)
     frames: list[tuple[RGBImage, FaceAnalysis]] = field(default_factory=list)
     seen: int = 0
+    presented: tuple[str, str] = ("text", "")  # how to check the credential again
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +90,7 @@ def pad_check(
     rather than SPOOF: the pipeline then looks at more frames, and if it still cannot
     conclude, refers the person to the gate agent instead of refusing them.
     """
-    threshold = float(getattr(detector, "threshold", 0.0))
+    threshold = detector.threshold
 
     def check(frames: Sequence[tuple[RGBImage, FaceAnalysis]]) -> tuple[LivenessVerdict, float]:
         verdict = detector.assess([LivenessFrame(img, face) for img, face in frames], challenge)
@@ -104,10 +108,8 @@ def pad_check(
 
 
 def template_vector(template: TemplateBytes) -> Vector:
-    if template.form == "quantised":
-        return dequantise(template.data, "int8")
-    vec = np.frombuffer(template.data, dtype="<f4").astype(np.float32)
-    return vec / max(float(np.linalg.norm(vec)), 1e-12)
+    # The codec hands over on-credential templates re-quantised to its own kind (int8).
+    return dequantise(template.data, "int8" if template.form == "quantised" else "float32")
 
 
 class GatePipeline:
@@ -137,7 +139,7 @@ class GatePipeline:
         self.options = options
         self._now = monotonic
         self._presentation: _Presentation | None = None
-        self._recent: dict[str, float] = {}  # credential text -> when it was decided
+        self._recent: dict[bytes, float] = {}  # hash of a credential -> when it was decided
 
     @property
     def state(self) -> State:
@@ -146,51 +148,82 @@ class GatePipeline:
     # -- inputs ------------------------------------------------------------------------
     def on_frame(self, image: RGBImage) -> GateDecision | None:
         now = self._now()
-        if self._presentation is None:
-            texts = [t for t in self._qr(image) if not self._cooling(t, now)]
-            if not texts:
+        try:
+            if self._presentation is not None:
+                return self._collect(image, now)
+            texts = self._qr(image)
+            keys = [_key(t) for t in texts]
+            fresh = [(t, k) for t, k in zip(texts, keys, strict=True) if not self._cooling(k, now)]
+            if not fresh:
                 return None
-            if len(set(texts)) > 1:
+            if len(set(keys)) > 1:  # two cards held up: which one is it?
+                self._remember(_key("|".join(sorted(texts))), now, *keys)
                 return self._emit(decide(None, None, None, None, credentials_seen=2), now, now)
-            return self._start(self._access.check_text(texts[0]), texts[0], now, image)
-        return self._collect(image, now)
+            text, key = fresh[0]
+            self._remember(key, now)
+            return self._start(self._access.check_text(text), ("text", text), now, image)
+        except (SeuilError, ValueError, ArithmeticError) as exc:
+            return self._fault(exc, now)
 
     def on_badge(self, number: str) -> GateDecision | None:
         now = self._now()
-        if self._presentation is not None or self._cooling(f"badge:{number}", now):
+        key = _key(f"badge:{number}")
+        if self._presentation is not None or self._cooling(key, now):
             return None
-        return self._start(self._access.check_badge(number), f"badge:{number}", now, None)
+        self._remember(key, now)
+        try:
+            return self._start(self._access.check_badge(number), ("badge", number), now, None)
+        except (SeuilError, ValueError, ArithmeticError) as exc:
+            return self._fault(exc, now)
+
+    def tick(self) -> GateDecision | None:
+        """Called without a frame (camera silent): ends a presentation that ran out of time."""
+        p = self._presentation
+        now = self._now()
+        if p is None or now - p.started < self.options.timeout_s:
+            return None
+        return self._conclude(p, now, True, None)
 
     # -- steps -------------------------------------------------------------------------
-    def _cooling(self, key: str, now: float) -> bool:
-        at = self._recent.get(key)
-        return at is not None and now - at < self.options.cooldown_s
+    def _cooling(self, key: bytes, now: float) -> bool:
+        # Forget what is past the cool-down: nothing about a passer-by is kept for long.
+        for old in [k for k, at in self._recent.items() if now - at >= self.options.cooldown_s]:
+            del self._recent[old]
+        return key in self._recent
+
+    def _remember(self, key: bytes, now: float, *more: bytes) -> None:
+        for k in (key, *more):
+            self._recent[k] = now
 
     def _start(
-        self, check: CredentialCheck, key: str, now: float, image: RGBImage | None
+        self,
+        check: CredentialCheck,
+        presented: tuple[str, str],
+        now: float,
+        image: RGBImage | None,
     ) -> GateDecision | None:
-        self._recent[key] = now
-        outcome = decide(check.result, check.storage, None, None, self.options.mode)
-        needs_face = (
-            outcome.decision.value == "deny"
-            and outcome.reason is not None
-            and (outcome.reason.value in ("no_face", "liveness_failed"))
-        )
-        if not needs_face:  # refused credential, non-biometric path, credential-only mode
+        if not needs_face(check.result, check.storage, self.options.mode):
+            # refused credential, non-biometric path, credential-only mode: decided now
+            outcome = decide(check.result, check.storage, None, None, self.options.mode)
             return self._emit(outcome, now, now, check)
         template = self._access.template_for(check)
         if template is None:  # nothing to compare with: fail closed
-            return self._emit(
-                decide(check.result, check.storage, None, None, device_fault=True), now, now, check
-            )
-        self._presentation = _Presentation(check, template_vector(template), now, now)
+            outcome = decide(check.result, check.storage, None, None, device_fault=True)
+            return self._emit(outcome, now, now, check)
+        self._presentation = _Presentation(
+            check, template_vector(template), now, now, presented=presented
+        )
         return self._collect(image, now) if image is not None else None
 
     def _collect(self, image: RGBImage, now: float) -> GateDecision | None:
         p = self._presentation
         assert p is not None
+        if now - p.started >= self.options.timeout_s:
+            # Out of time (a slow lane, or a camera that stalled): decide on what was seen
+            # in time, never on a face that arrives afterwards.
+            return self._conclude(p, now, True, self._assess(p))
         p.seen += 1
-        faces = self._engine.analyse(image)
+        faces = self._engine.analyse(image, main_only=True)
         if faces:
             main = faces[0]
             item = (main.quality.score, p.seen, main)
@@ -203,14 +236,18 @@ class GatePipeline:
         enough = len(p.faces) >= self.options.faces_needed and (
             self._liveness is None or len(p.frames) >= self.options.liveness_frames
         )
-        timed_out = now - p.started >= self.options.timeout_s
-        if not (enough or timed_out):
+        if not enough:
             return None
-        live = self._liveness(p.frames) if self._liveness is not None and p.frames else None
-        more_possible = len(p.frames) < self.options.max_liveness_frames and not timed_out
-        if live is not None and live[0] is LivenessVerdict.UNCERTAIN and more_possible:
+        live = self._assess(p)
+        in_doubt = live is not None and live[0] is LivenessVerdict.UNCERTAIN
+        if in_doubt and len(p.frames) < self.options.max_liveness_frames:
             return None  # in doubt: look at a few more frames before deciding
-        return self._conclude(p, now, timed_out and not enough, live)
+        return self._conclude(p, now, False, live)
+
+    def _assess(self, p: _Presentation) -> tuple[LivenessVerdict, float] | None:
+        if self._liveness is None or not p.frames:
+            return None
+        return self._liveness(p.frames)
 
     def _conclude(
         self,
@@ -224,10 +261,11 @@ class GatePipeline:
         score: float | None = None
         if p.faces:
             best = sorted(p.faces, reverse=True)
-            probe = fuse_embeddings(
-                self._engine.embed_faces([a for _, _, a in best]), [q for q, _, _ in best]
+            score = probe_score(
+                p.template,
+                self._engine.embed_faces([a for _, _, a in best]),
+                [q for q, _, _ in best],
             )
-            score = float(probe @ p.template)
             face_verdict = FaceVerdict(self._band.decide(score).value)
         live: LivenessVerdict | None = None
         live_score: float | None = None
@@ -235,11 +273,36 @@ class GatePipeline:
             live = LivenessVerdict.LIVE if p.faces else None  # not configured: not required
         elif liveness is not None:
             live, live_score = liveness
+            if not math.isfinite(live_score):  # a broken score never counts as live
+                live, live_score = LivenessVerdict.SPOOF, None
+        check = p.check
         outcome = decide(
-            p.check.result, p.check.storage, face_verdict, live, self.options.mode,
+            check.result, check.storage, face_verdict, live, self.options.mode,
             timed_out=timed_out,
         )  # fmt: skip
-        return self._emit(outcome, now, p.read_at, p.check, score, live_score)
+        if outcome.granted:
+            # The credential may have been revoked while the faces were collected.
+            kind, value = p.presented
+            again = (
+                self._access.check_text(value)
+                if kind == "text"
+                else self._access.check_badge(value)
+            )
+            if again.result is not CheckResult.VALID:
+                check = again
+                outcome = decide(again.result, again.storage, None, None, self.options.mode)
+        return self._emit(outcome, now, p.read_at, check, score, live_score)
+
+    def _fault(self, exc: BaseException, now: float) -> GateDecision:
+        """Something failed (database, template, engine): a device-fault DENY, recorded."""
+        logger.warning("gate %s: %s during a decision", self.gate_id, type(exc).__name__)
+        p, self._presentation = self._presentation, None
+        check = p.check if p else None
+        outcome = decide(
+            check.result if check else None, check.storage if check else None,
+            None, None, device_fault=True,
+        )  # fmt: skip
+        return self._emit(outcome, now, p.read_at if p else now, check)
 
     def _emit(
         self,
@@ -250,21 +313,31 @@ class GatePipeline:
         score: float | None = None,
         live_score: float | None = None,
     ) -> GateDecision:
+        def record(result: Outcome) -> GateDecision:
+            return GateDecision.from_outcome(
+                self.gate_id, self._clock.now(), result,
+                credential_id=check.credential_id if check else None,
+                person_ref=check.person.ref if check and check.person else None,
+                match_score=score, liveness_score=live_score,
+                latency_ms=max(0.0, (now - read_at) * 1000.0), mode=self.options.mode,
+            )  # fmt: skip
+
+        decision = record(outcome)  # built first: a record that cannot exist opens nothing
         if outcome.granted:
             try:
                 self._door()
             except Exception as exc:  # any door failure must fail closed
                 logger.warning("gate %s: door command failed: %s", self.gate_id, type(exc).__name__)
-                outcome = decide(
-                    check.result if check else None, check.storage if check else None,
-                    None, None, device_fault=True,
+                decision = record(
+                    decide(
+                        check.result if check else None, check.storage if check else None,
+                        None, None, device_fault=True,
+                    )
                 )  # fmt: skip
-        decision = GateDecision.from_outcome(
-            self.gate_id, self._clock.now(), outcome,
-            credential_id=check.credential_id if check else None,
-            person_ref=check.person.ref if check and check.person else None,
-            match_score=score, liveness_score=live_score,
-            latency_ms=max(0.0, (now - read_at) * 1000.0), mode=self.options.mode,
-        )  # fmt: skip
         self._sink(decision)
         return decision
+
+
+def _key(text: str) -> bytes:
+    """What the cool-down remembers of a credential: a hash, never the text (it may hold a key)."""
+    return hashlib.sha256(text.encode("utf-8")).digest()

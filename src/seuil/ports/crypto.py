@@ -6,7 +6,7 @@ and a cipher to seal or open a blob bound to one person and one purpose.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -23,7 +23,8 @@ class CredentialClaims:
     valid_from: datetime
     valid_until: datetime
     storage: TemplateStorage
-    payload: bytes = b""  # quantised template (on credential) or the person's key
+    # quantised template (on credential) or the person's key: never in a repr or a log
+    payload: bytes = field(default=b"", repr=False)
     key_id: str = ""  # filled in by the codec when it signs
 
     @property
@@ -33,7 +34,7 @@ class CredentialClaims:
 
 @dataclass(frozen=True, slots=True)
 class SignedCredential:
-    text: str  # what the QR code holds
+    text: str = field(repr=False)  # what the QR code holds (it may carry a key)
     key_id: str  # the signing key used
 
 

@@ -77,6 +77,11 @@ class LivenessDetector(Protocol):
 
     name: str
 
+    @property
+    def threshold(self) -> float:
+        """The score at and above which a face is judged live."""
+        ...
+
     def score_frame(self, image: RGBImage, face: FaceObservation) -> float:
         """Score one frame's face: higher means more likely a live person."""
         ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from seuil.domain.audit import AuditEvent
@@ -26,16 +26,18 @@ from seuil.ports.storage import UnitOfWork
 @dataclass(frozen=True, slots=True)
 class IssuedCredential:
     credential: Credential
-    text: str | None  # the QR content (None for a badge); shown once, never stored
+    # the QR content (None for a badge); shown once, never stored, never in a repr
+    text: str | None = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class CredentialCheck:
     result: CheckResult
     credential_id: str | None = None
-    person: Person | None = None
+    person: Person | None = field(default=None, repr=False)  # names stay out of reprs
     storage: TemplateStorage | None = None
-    payload: bytes = b""  # template or key carried by the credential (for the gate only)
+    # the template or key the credential carries (for the gate only; never in a repr)
+    payload: bytes = field(default=b"", repr=False)
 
 
 class CredentialService:

@@ -9,7 +9,7 @@ on the very next check.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from seuil.domain.credentials import CheckResult, TemplateStorage
@@ -24,7 +24,7 @@ from seuil.services.enrolment import TEMPLATE
 @dataclass(frozen=True, slots=True)
 class TemplateBytes:
     form: Literal["quantised", "float32"]
-    data: bytes
+    data: bytes = field(repr=False)
 
 
 class GateAccessService:

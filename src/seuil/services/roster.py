@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from seuil.domain.audit import AuditEvent
 from seuil.domain.credentials import RevocationReason
+from seuil.domain.errors import ConflictError
 from seuil.domain.people import PersonKind, PersonStatus, new_person_ref
 from seuil.domain.roster import RosterDiff, RosterEntry, diff_roster
 from seuil.ports.clock import Clock
@@ -20,6 +21,8 @@ from seuil.ports.storage import UnitOfWork
 from seuil.services.access import withdraw_access
 
 ACTOR_SUFFIX = "roster-sync"
+MASS_DEPARTURE_SHARE = 0.10  # more departures than this share needs force=True
+MASS_DEPARTURE_MIN = 10
 
 
 class RosterService:
@@ -36,6 +39,7 @@ class RosterService:
         source: str,
         dry_run: bool,
         scope: Collection[PersonKind] | None = None,
+        force: bool = False,
     ) -> RosterDiff:
         """Compute the diff and, unless ``dry_run``, apply all of it or nothing."""
         now = self._clock.now()
@@ -49,6 +53,15 @@ class RosterService:
             if dry_run:
                 uow.rollback()
                 return diff
+            active = sum(p.status is not PersonStatus.LEFT for p in current)
+            limit = max(MASS_DEPARTURE_MIN, int(active * MASS_DEPARTURE_SHARE))
+            if len(diff.departures) > limit and not force:
+                # A class extract taken for a full export would revoke and erase everyone
+                # else, which cannot be undone: ask for a deliberate confirmation.
+                raise ConflictError(
+                    f"this file makes {len(diff.departures)} of {active} people leave "
+                    f"(more than {limit}): check it is the full export, then apply with force"
+                )
             for entry in diff.arrivals:
                 person = replace(entry.to_person(new_person_ref()), updated_at=now)
                 uow.people.add(person)

@@ -87,7 +87,7 @@ class FusedLiveness:
         scores = tuple(self.texture.frame_scores(frames))
         score = float(np.median(scores))
         reasons: list[str] = []
-        if score < self.threshold:
+        if not score >= self.threshold:  # NaN is never live
             reasons.append(LivenessReason.TEXTURE_ATTACK)
         motion = summarise_motion([face.landmarks for face in faces])
         if cfg.require_3d_motion and not shows_3d_motion(motion, cfg.min_yaw_range):

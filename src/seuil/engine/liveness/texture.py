@@ -208,6 +208,10 @@ class TextureLiveness:
         self.min_frames = min_frames
         self.name = f"texture:{self.model.name}"
 
+    @property
+    def threshold(self) -> float:
+        return self.model.threshold
+
     def features(self, image: RGBImage, face: FaceObservation) -> FloatArray:
         return texture_features(image, face.landmarks, self.model.spec)
 
