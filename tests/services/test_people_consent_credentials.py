@@ -206,3 +206,20 @@ def test_reprint_only_for_non_biometric(site, shared):
     bio = site.enrolment.enrol(ACTOR, person.ref, _photos(shared, 1), TemplateStorage.ON_CREDENTIAL)
     with pytest.raises(ConflictError, match="enrol again"):
         site.credentials.reprint(ACTOR, bio.issued.credential.id)
+
+
+def test_a_running_gate_sees_a_retired_key(site, tmp_path, monkeypatch):
+    import seuil.adapters.crypto.credential_codec as codec
+
+    monkeypatch.setattr(codec, "KEY_REFRESH_S", 0.0)  # re-read at every check (30 s live)
+    person = _pupil(site)
+    text = site.credentials.issue_qr(ACTOR, person.ref).text
+    gate = build_site(make_settings(tmp_path, url=site.database_url))
+    try:
+        assert gate.credentials.check_text(text).result is CheckResult.VALID
+        old = site.keyring.active_key_id
+        site.keyring.rotate(site.clock.now())
+        site.keyring.retire(old)
+        assert gate.credentials.check_text(text).result is CheckResult.UNKNOWN_KEY
+    finally:
+        gate.close()

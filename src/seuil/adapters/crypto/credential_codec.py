@@ -33,7 +33,9 @@ Revocation is checked by the caller against the revocation list, by
 
 from __future__ import annotations
 
+import logging
 import struct
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -45,7 +47,12 @@ from cryptography.exceptions import InvalidSignature
 
 from seuil.adapters.crypto.keys import KEY_ID_BYTES, Verifier
 from seuil.domain.credentials import CheckResult, TemplateStorage
-from seuil.domain.errors import ConfigurationError, CredentialRejectedError, DataFormatError
+from seuil.domain.errors import (
+    ConfigurationError,
+    CredentialRejectedError,
+    DataFormatError,
+    SeuilError,
+)
 from seuil.engine.quantise import QuantKind, check_quantised, dequantise, quantise
 from seuil.ports.crypto import CredentialClaims, SignedCredential
 
@@ -393,6 +400,10 @@ def decode(text: str, verifier: Verifier, site_id: str, now: datetime) -> Decode
 # -- the CredentialCodec port --------------------------------------------------------
 
 
+KEY_REFRESH_S = 30.0
+logger = logging.getLogger(__name__)
+
+
 class SignedCredentialCodec:
     """The :class:`~seuil.ports.crypto.CredentialCodec` port for one site.
 
@@ -415,6 +426,17 @@ class SignedCredentialCodec:
         self._verifier = verifier
         self._signer = signer
         self._kind = template_kind
+        self._keys_read_at = time.monotonic()
+
+    def _refresh_keys(self) -> None:
+        """A long-running gate sees a key rotated or retired by the office within a minute."""
+        reload = getattr(self._verifier, "reload", None)
+        if reload is not None and time.monotonic() - self._keys_read_at >= KEY_REFRESH_S:
+            self._keys_read_at = time.monotonic()
+            try:
+                reload()
+            except (OSError, SeuilError) as exc:  # keep the keys we have; say why
+                logger.warning("signing keys could not be re-read: %s", type(exc).__name__)
 
     def encode(self, claims: CredentialClaims) -> SignedCredential:
         if self._signer is None:
@@ -443,6 +465,7 @@ class SignedCredentialCodec:
         return SignedCredential(text, key_id)
 
     def decode(self, text: str, now: datetime) -> CredentialClaims:
+        self._refresh_keys()
         decoded = decode(text, self._verifier, self.site_id, now)
         c = decoded.content
         payload = c.person_key or b""
