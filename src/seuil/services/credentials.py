@@ -115,7 +115,7 @@ class CredentialService:
         with self._uow() as uow:
             person = self._person(uow, person_ref)
             existing = uow.credentials.by_badge(number)
-            if existing and existing.revoked_at is None:
+            if existing and existing.check_window(now).accepted:  # live: not revoked, not expired
                 raise ConflictError("this badge number is already in use")
             valid_from, until = self.window()
             credential = Credential(
