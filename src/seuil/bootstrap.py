@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,10 +33,12 @@ from seuil.settings import (
 )
 
 if TYPE_CHECKING:
-    from seuil.domain.gate import GateDecision
+    from seuil.domain.gate import GateDecision, GateMode
+    from seuil.gate.pipeline import GateOptions, GatePipeline
     from seuil.gate.runner import GateLane
     from seuil.ports.doors import Door
     from seuil.ports.frames import FrameSource
+    from seuil.ports.liveness import ActiveChallenge
     from seuil.services.enrolment import EnrolmentService
     from seuil.site_config import SiteConfig
 
@@ -254,38 +257,62 @@ def _door(cfg: object, site_id: str) -> Door:
     raise ConfigurationError(f"unsupported door {cfg!r}")
 
 
-def build_gate_lanes(
-    site: Site, config: SiteConfig, sink: Callable[[GateDecision], None]
-) -> tuple[list[GateLane], list[str]]:
-    """One running lane per configured gate with a camera and a door; the rest explained."""
+def build_gate_pipeline(
+    site: Site,
+    gate_id: str,
+    door_pulse: Callable[[], None],
+    sink: Callable[[GateDecision], None],
+    *,
+    mode: GateMode | None = None,
+    accept_fmr: float = 1e-3,
+    refer_fmr: float | None = 1e-2,
+    liveness: bool = True,
+    challenge: ActiveChallenge | None = None,
+    engine: FaceEngine | None = None,
+    options: GateOptions | None = None,
+) -> GatePipeline:
+    """One gate's pipeline: the only place that wires its reader, engine, liveness, band."""
     from seuil.adapters.cameras.qr_reader import QrReader
     from seuil.engine.liveness.fusion import FusedLiveness
     from seuil.engine.scoring import DecisionBand, OperatingPoint, load_default_calibration
     from seuil.gate.pipeline import GateOptions, GatePipeline, pad_check
+
+    band = DecisionBand.from_operating_points(
+        load_default_calibration(fused=True), OperatingPoint(accept_fmr),
+        OperatingPoint(refer_fmr) if refer_fmr else None,
+    )  # fmt: skip
+    opts = options or GateOptions()
+    if mode is not None:
+        opts = replace(opts, mode=mode)
+    return GatePipeline(
+        gate_id, site.gate_access, engine or build_face_engine(site.settings, "gate"), band,
+        QrReader().texts, pad_check(FusedLiveness(), challenge) if liveness else None,
+        door_pulse, sink, site.clock, opts,
+    )  # fmt: skip
+
+
+def build_gate_lanes(
+    site: Site, config: SiteConfig, sink: Callable[[GateDecision], None]
+) -> tuple[list[GateLane], list[str]]:
+    """One running lane per configured gate with a camera and a door; the rest explained."""
     from seuil.gate.runner import GateLane, fault_recorder
     from seuil.ports.frames import DeviceFault
     from seuil.ports.liveness import ActiveChallenge
 
-    calibration = load_default_calibration(fused=True)
     lanes: list[GateLane] = []
     skipped: list[str] = []
     for gate in config.gates:
         if gate.camera is None or gate.door is None:
             skipped.append(f"{gate.id}: airlocks and camera-less gates are not run yet")
             continue
-        band = DecisionBand.from_operating_points(
-            calibration, OperatingPoint(gate.accept_fmr),
-            OperatingPoint(gate.refer_fmr) if gate.refer_fmr else None,
-        )  # fmt: skip
         door = _door(config.door(gate.door), site.settings.site.id)
         pulse_s = config.door(gate.door).pulse_s
         challenge = {"blink": ActiveChallenge.BLINK, "turn_head": ActiveChallenge.TURN_HEAD}.get(
             gate.active_challenge if gate.challenge_when == "always" else "off"
         )
-        pipeline = GatePipeline(
-            gate.id, site.gate_access, build_face_engine(site.settings, "gate"), band,
-            QrReader().texts, pad_check(FusedLiveness(), challenge),
-            partial(door.pulse, pulse_s), sink, site.clock, GateOptions(mode=gate.mode),
+        pipeline = build_gate_pipeline(
+            site, gate.id, partial(door.pulse, pulse_s), sink, mode=gate.mode,
+            accept_fmr=gate.accept_fmr, refer_fmr=gate.refer_fmr, challenge=challenge,
         )  # fmt: skip
         faults: list[DeviceFault] = []
         source = _camera_source(config.camera(gate.camera), fault_recorder(gate.id, faults))

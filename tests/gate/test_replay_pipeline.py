@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from seuil.adapters.cameras.qr_reader import QrReader
 from seuil.adapters.video_file import iter_video_frames
-from seuil.bootstrap import build_face_engine
+from seuil.bootstrap import build_face_engine, build_gate_pipeline
 from seuil.domain.consent import ConsentGiver, ConsentState
 from seuil.domain.credentials import RevocationReason, TemplateStorage
 from seuil.domain.gate import Decision, DenyReason, ReferReason
 from seuil.domain.people import PersonKind
-from seuil.engine.scoring import DecisionBand, OperatingPoint, load_default_calibration
-from seuil.gate.pipeline import GateOptions, GatePipeline
 from seuil.gate.replay import with_credential
-from seuil.services.gate_access import GateAccessService
 
 ACTOR = "test:cpe"
 
@@ -38,15 +34,11 @@ def enrolled(site, shared):
     return person, outcome.issued
 
 
-def _pipeline(site, engine, decisions, doors):
-    band = DecisionBand.from_operating_points(
-        load_default_calibration(fused=True), OperatingPoint.parse("FMR 1e-3"),
-        OperatingPoint.parse("FMR 1e-2"),
-    )  # fmt: skip
-    access = GateAccessService(site.uow, site.credentials, site.cipher)
-    return GatePipeline(
-        "entree-principale", access, engine, band, QrReader().texts, None,
-        lambda: doors.append("pulse"), decisions.append, site.clock, GateOptions(),
+def _pipeline(site, engine, decisions, doors, liveness=False):
+    # Without the liveness check: these videos are broadcast recordings (see docs).
+    return build_gate_pipeline(
+        site, "entree-principale", lambda: doors.append("pulse"), decisions.append,
+        liveness=liveness, engine=engine,
     )  # fmt: skip
 
 
@@ -122,12 +114,7 @@ def _enrol_from(site, folder, name, count=8, camera=False):
 
 
 def _live_pipeline(site, engine, decisions):
-    from seuil.engine.liveness.fusion import FusedLiveness
-    from seuil.gate.pipeline import pad_check
-
-    pipeline = _pipeline(site, engine, decisions, [])
-    pipeline._liveness = pad_check(FusedLiveness())
-    return pipeline
+    return _pipeline(site, engine, decisions, [], liveness=True)
 
 
 def _replay_path(pipeline, path, text, max_frames=30):

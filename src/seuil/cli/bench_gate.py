@@ -65,23 +65,12 @@ def _site(folder: Path, shared: Path) -> tuple[Any, str]:
 
 
 def _pipeline(site: Any, decisions: list[Any]) -> Any:
-    from seuil.adapters.cameras.qr_reader import QrReader
-    from seuil.bootstrap import build_face_engine
-    from seuil.engine.liveness.fusion import FusedLiveness
-    from seuil.engine.scoring import DecisionBand, OperatingPoint, load_default_calibration
-    from seuil.gate.pipeline import GateOptions, GatePipeline, pad_check
-    from seuil.services.gate_access import GateAccessService
+    from seuil.bootstrap import build_gate_pipeline
+    from seuil.gate.pipeline import GateOptions
 
-    band = DecisionBand.from_operating_points(
-        load_default_calibration(fused=True), OperatingPoint.parse("FMR 1e-3"),
-        OperatingPoint.parse("FMR 1e-2"),
-    )  # fmt: skip
-    access = GateAccessService(site.uow, site.credentials, site.cipher)
-    return GatePipeline(
-        "bench", access, build_face_engine(purpose="gate"), band, QrReader().texts,
-        pad_check(FusedLiveness()),
-        lambda: None, decisions.append, site.clock, GateOptions(cooldown_s=0.0),
-    )  # fmt: skip
+    return build_gate_pipeline(
+        site, "bench", lambda: None, decisions.append, options=GateOptions(cooldown_s=0.0)
+    )
 
 
 def _pct(values: list[float], q: float) -> float:
