@@ -2,7 +2,7 @@
 
 Vocabulary of ISO/IEC 30107-3: a *bona fide* presentation is a live person; an *attack*
 presentation is a photo, a screen replay, a mask. A detector gives each frame a score
-(higher = more likely live) and each short sequence of frames a :class:`LivenessVerdict`.
+(higher = more likely live) and each short sequence of frames a :class:`LivenessAssessment`.
 
 The gate decides *when* to ask for an :class:`ActiveChallenge` (heightened-security
 periods); detectors only check that the requested action happened.
@@ -27,7 +27,7 @@ class ActiveChallenge(StrEnum):
 
 
 class LivenessReason(StrEnum):
-    """Stable codes carried in :attr:`LivenessVerdict.reasons`."""
+    """Stable codes carried in :attr:`LivenessAssessment.reasons`."""
 
     NO_FACE = "no_face"  # too few frames with a face to judge
     TEXTURE_ATTACK = "texture_attack"  # the skin texture looks like a screen or a print
@@ -57,7 +57,7 @@ class LivenessFrame:
 
 
 @dataclass(frozen=True, slots=True)
-class LivenessVerdict:
+class LivenessAssessment:
     """The decision on a sequence of frames.
 
     ``score`` is the detector's fused score (higher = more likely live; the detector's
@@ -88,6 +88,6 @@ class LivenessDetector(Protocol):
 
     def assess(
         self, frames: Sequence[LivenessFrame], challenge: ActiveChallenge | None = None
-    ) -> LivenessVerdict:
+    ) -> LivenessAssessment:
         """Judge a sequence of frames of one person, with an optional active challenge."""
         ...

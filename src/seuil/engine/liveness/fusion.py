@@ -28,9 +28,9 @@ from seuil.ports.face import RGBImage
 from seuil.ports.liveness import (
     ActiveChallenge,
     FaceObservation,
+    LivenessAssessment,
     LivenessFrame,
     LivenessReason,
-    LivenessVerdict,
 )
 
 
@@ -48,7 +48,7 @@ class FusionSettings:
 class LivenessDetail:
     """The verdict and the measurements behind it (for evaluation and event records)."""
 
-    verdict: LivenessVerdict
+    verdict: LivenessAssessment
     frame_scores: tuple[float, ...]
     motion: MotionSummary | None
     challenge: ChallengeResult | None
@@ -73,7 +73,7 @@ class FusedLiveness:
 
     def assess(
         self, frames: Sequence[LivenessFrame], challenge: ActiveChallenge | None = None
-    ) -> LivenessVerdict:
+    ) -> LivenessAssessment:
         return self.assess_detail(frames, challenge).verdict
 
     def assess_detail(
@@ -82,7 +82,7 @@ class FusedLiveness:
         cfg = self.settings
         faces = [f.face for f in frames if f.face is not None]
         if len(faces) < cfg.min_face_frames:
-            verdict = LivenessVerdict(False, -math.inf, (LivenessReason.NO_FACE,), self.name)
+            verdict = LivenessAssessment(False, -math.inf, (LivenessReason.NO_FACE,), self.name)
             return LivenessDetail(verdict, (), None, None)
         scores = tuple(self.texture.frame_scores(frames))
         score = float(np.median(scores))
@@ -97,5 +97,5 @@ class FusedLiveness:
             result = check_challenge(challenge, frames, cfg.challenge)
             if not result.met:
                 reasons.append(LivenessReason.CHALLENGE_FAILED)
-        verdict = LivenessVerdict(not reasons, score, tuple(reasons), self.name)
+        verdict = LivenessAssessment(not reasons, score, tuple(reasons), self.name)
         return LivenessDetail(verdict, scores, motion, result)

@@ -32,9 +32,9 @@ from seuil.ports.face import RGBImage
 from seuil.ports.liveness import (
     ActiveChallenge,
     FaceObservation,
+    LivenessAssessment,
     LivenessFrame,
     LivenessReason,
-    LivenessVerdict,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -223,16 +223,16 @@ class TextureLiveness:
 
     def assess(
         self, frames: Sequence[LivenessFrame], challenge: ActiveChallenge | None = None
-    ) -> LivenessVerdict:
+    ) -> LivenessAssessment:
         """Texture only; asking it for a challenge is an error (use ``FusedLiveness``)."""
         if challenge is not None:
             raise ValueError("the texture detector cannot check an active challenge")
         return self.verdict(self.frame_scores(frames))
 
-    def verdict(self, scores: Sequence[float]) -> LivenessVerdict:
+    def verdict(self, scores: Sequence[float]) -> LivenessAssessment:
         if len(scores) < self.min_frames:
-            return LivenessVerdict(False, -math.inf, (LivenessReason.NO_FACE,), self.name)
+            return LivenessAssessment(False, -math.inf, (LivenessReason.NO_FACE,), self.name)
         score = float(np.median(scores))
         live = score >= self.model.threshold
         reasons = () if live else (LivenessReason.TEXTURE_ATTACK,)
-        return LivenessVerdict(live, score, reasons, self.name)
+        return LivenessAssessment(live, score, reasons, self.name)
