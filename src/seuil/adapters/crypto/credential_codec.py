@@ -260,12 +260,13 @@ def _body(content: CredentialContent, key_id: str) -> bytes:
 
 
 def _sign(content: CredentialContent, keyring: Signer) -> tuple[str, str]:
-    while True:
+    for _ in range(3):  # a rotation between reading the key id and signing: sign again
         key_id = keyring.active_key_id
         body = _body(content, key_id)
         used, signature = keyring.sign(body)
-        if used == key_id:  # else a rotation happened in between: sign again
+        if used == key_id:
             return binary_to_text(body + signature), key_id
+    raise ConfigurationError("the signing key keeps changing: retry when rotation is over")
 
 
 def encode(content: CredentialContent, keyring: Signer) -> str:
