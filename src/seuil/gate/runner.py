@@ -35,6 +35,7 @@ class GateLane:
             while not stop.is_set() and (end is None or time.monotonic() < end):
                 frame = self.source.latest(timeout=0.5)
                 if frame is None:
+                    self.pipeline.tick()  # a silent camera still ends a presentation in time
                     continue
                 self.frames += 1
                 self.pipeline.on_frame(frame.image)
