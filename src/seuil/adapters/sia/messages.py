@@ -35,7 +35,7 @@ def _cid(frame: Frame, data: str, source: str, site: str, at: datetime) -> list[
         raise FrameError("bad_contact_id", data[:40])
     kind_type, kind = contact_id(parts["q"], parts["e"])
     code = _QUALIFIER_LETTER.get(parts["q"], parts["q"]) + parts["e"]  # E130, R130, P130
-    zone = f"{int(parts['p'], 16):02d}/{parts['z']}"
+    zone = f"{parts['p']}/{parts['z']}"  # partition / zone-or-user, as sent
     return [Signal(source, site, zone, code, frame.raw, at, kind_type, kind)]
 
 

@@ -15,6 +15,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import cast
 
 from seuil.adapters.sia.frame import MAX_FRAME, FrameError, SiaAccount, ack, nak, parse_frame
 from seuil.adapters.sia.messages import signals_from_frame
@@ -141,8 +142,8 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self._transport = transport
+        # the selector loop's UDP transport does not subclass DatagramTransport
+        self._transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
         if self._transport is not None and data.strip(b"\n\r\t \x00"):
