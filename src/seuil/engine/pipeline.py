@@ -18,6 +18,7 @@ from seuil.engine.detection import describe, most_central
 from seuil.engine.images import DEFAULT_LIMITS, ImageLimits, load_image
 from seuil.engine.landmarks import align
 from seuil.engine.quality import ENROLMENT, QualityReport, QualityThresholds, assess
+from seuil.engine.templates import normalise
 from seuil.ports.face import FaceDetector, FaceEmbedder, LandmarkPredictor, RGBImage
 
 Vector = npt.NDArray[np.float32]
@@ -41,13 +42,6 @@ class EncodedFace:
     embedding: Vector
     quality: float
     analysis: FaceAnalysis | None = None
-
-
-def l2_normalise(x: npt.NDArray[np.floating]) -> Vector:
-    arr = np.asarray(x, dtype=np.float32)
-    norm = np.linalg.norm(arr, axis=-1, keepdims=True)
-    out: Vector = (arr / np.maximum(norm, 1e-12)).astype(np.float32)
-    return out
 
 
 class FaceEngine:
@@ -123,11 +117,11 @@ class FaceEngine:
         if not chips:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         if not self.flip_tta:
-            return l2_normalise(self.embedder.embed(chips))
+            return normalise(self.embedder.embed(chips))
         flipped = [np.ascontiguousarray(c[:, ::-1]) for c in chips]
         raw = self.embedder.embed(list(chips) + flipped)
         n = len(chips)
-        return l2_normalise(raw[:n] + raw[n:])
+        return normalise(raw[:n] + raw[n:])
 
     def embed_faces(self, faces: Sequence[FaceAnalysis]) -> Vector:
         """One embedding per face, averaged over its TTA crops (and their mirrors)."""
@@ -136,7 +130,7 @@ class FaceEngine:
         per_face = 1 + len(faces[0].variants)
         chips = [c for f in faces for c in (f.chip, *f.variants)]
         every = self.embed_chips(chips)  # one batch for all crops of all faces
-        return l2_normalise(every.reshape(len(faces), per_face, -1).sum(axis=1))
+        return normalise(every.reshape(len(faces), per_face, -1).sum(axis=1))
 
     def encode_image(self, image: RGBImage) -> EncodedFace | None:
         """The main face's embedding, or None when no face is found."""

@@ -208,8 +208,7 @@ class GatePipeline:
             return self._emit(outcome, now, now, check)
         template = self._access.template_for(check)
         if template is None:  # nothing to compare with: fail closed
-            outcome = decide(check.result, check.storage, None, None, device_fault=True)
-            return self._emit(outcome, now, now, check)
+            return self._emit(_device_fault(check), now, now, check)
         self._presentation = _Presentation(
             check, template_vector(template), now, now, presented=presented
         )
@@ -298,11 +297,7 @@ class GatePipeline:
         logger.warning("gate %s: %s during a decision", self.gate_id, type(exc).__name__)
         p, self._presentation = self._presentation, None
         check = p.check if p else None
-        outcome = decide(
-            check.result if check else None, check.storage if check else None,
-            None, None, device_fault=True,
-        )  # fmt: skip
-        return self._emit(outcome, now, p.read_at if p else now, check)
+        return self._emit(_device_fault(check), now, p.read_at if p else now, check)
 
     def _emit(
         self,
@@ -328,14 +323,17 @@ class GatePipeline:
                 self._door()
             except Exception as exc:  # any door failure must fail closed
                 logger.warning("gate %s: door command failed: %s", self.gate_id, type(exc).__name__)
-                decision = record(
-                    decide(
-                        check.result if check else None, check.storage if check else None,
-                        None, None, device_fault=True,
-                    )
-                )  # fmt: skip
+                decision = record(_device_fault(check))
         self._sink(decision)
         return decision
+
+
+def _device_fault(check: CredentialCheck | None) -> Outcome:
+    """The outcome when a camera, reader, template, database or door failed."""
+    return decide(
+        check.result if check else None, check.storage if check else None, None, None,
+        device_fault=True,
+    )  # fmt: skip
 
 
 def _key(text: str) -> bytes:

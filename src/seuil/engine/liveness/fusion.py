@@ -19,8 +19,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from seuil.engine.liveness.challenge import ChallengeResult, ChallengeSettings, check_challenge
 from seuil.engine.liveness.motion import MotionSummary, shows_3d_motion, summarise_motion
 from seuil.engine.liveness.texture import TextureLiveness
@@ -85,10 +83,9 @@ class FusedLiveness:
             verdict = LivenessAssessment(False, -math.inf, (LivenessReason.NO_FACE,), self.name)
             return LivenessDetail(verdict, (), None, None)
         scores = tuple(self.texture.frame_scores(frames))
-        score = float(np.median(scores))
-        reasons: list[str] = []
-        if not score >= self.threshold:  # NaN is never live
-            reasons.append(LivenessReason.TEXTURE_ATTACK)
+        texture = self.texture.verdict(scores)  # median against the threshold; NaN not live
+        score = texture.score
+        reasons: list[str] = list(texture.reasons)
         motion = summarise_motion([face.landmarks for face in faces])
         if cfg.require_3d_motion and not shows_3d_motion(motion, cfg.min_yaw_range):
             reasons.append(LivenessReason.NO_3D_MOTION)
