@@ -123,3 +123,32 @@ class DeviceError(SeuilError):
     def __init__(self, message: str, device: str = "") -> None:
         super().__init__(message)
         self.device = device
+
+
+class NotificationError(SeuilError):
+    """A notification could not be delivered (SMTP refused, SMS provider down...).
+
+    ``transient`` says whether a retry may succeed; a permanent failure (bad address)
+    is shown as failed at once.
+    """
+
+    code = "notification_failed"
+    exit_code = 13
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class PermissionDeniedError(SeuilError):
+    """The account's role does not allow this action."""
+
+    code = "permission_denied"
+    exit_code = 14
+
+
+class AuthenticationError(SeuilError):
+    """Wrong user name, password, second factor or token (never says which)."""
+
+    code = "authentication_failed"
+    exit_code = 15
