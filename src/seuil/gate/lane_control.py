@@ -103,6 +103,8 @@ class _LaneBase:
         self._site_mode = site_mode
         self._alerts = alerts
         self._gate_mode = mode
+        self.poll_s = 0.0  # read door states at most this often (0: every tick)
+        self._polled: datetime | None = None
         self._lock = threading.RLock()  # open_for comes from the pipeline, tick from the runner
         self.site_mode = SiteMode.NORMAL
         self.raised: list[LaneAlert] = []  # every alert of this lane (for the screen, tests)
@@ -131,6 +133,12 @@ class _LaneBase:
                 person_ref=g.person_ref if g else None, mode=self._gate_mode,
             )
         )  # fmt: skip
+
+    def _poll_due(self, now: datetime) -> bool:
+        if self._polled is not None and (now - self._polled).total_seconds() < self.poll_s:
+            return False
+        self._polled = now
+        return True
 
     def _mode_changed(self) -> tuple[SiteMode, SiteMode] | None:
         new = read_site_mode(self._site_mode)
@@ -224,7 +232,7 @@ class DoorLane(_LaneBase):
                 summary = self.window.close(now)
                 self.openings.append((summary.credentials, summary.people))
                 self.window, self._counter = None, None
-            if self.watch_state:
+            if self.watch_state and self._poll_due(now):
                 self._watch(now)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -340,7 +348,8 @@ class AirlockLane(_LaneBase):
             changed = self._mode_changed()
             if changed is not None:
                 self._apply_mode(changed, now)
-            self._poll(now)
+            if self._poll_due(now):
+                self._poll(now)
             self._handle(Tick(now))
             if self.airlock.state is AirlockState.IDLE:
                 self._counter = None
