@@ -6,7 +6,6 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,7 +33,18 @@ from seuil.settings import (
 
 if TYPE_CHECKING:
     from seuil.domain.gate import GateDecision, GateMode
-    from seuil.gate.pipeline import GateOptions, GatePipeline
+    from seuil.domain.lane import LaneAlert
+    from seuil.domain.site_mode import SiteModeSource
+    from seuil.gate.badge_http import BadgeEndpoint
+    from seuil.gate.badge_inbox import BadgeInbox
+    from seuil.gate.lane_control import AirlockLane, DoorLane
+    from seuil.gate.pipeline import (
+        ChallengeSource,
+        DoorControl,
+        GateOptions,
+        GatePipeline,
+        Identifier,
+    )
     from seuil.gate.runner import GateLane
     from seuil.ports.doors import Door
     from seuil.ports.frames import FrameSource
@@ -257,22 +267,46 @@ def _door(cfg: object, site_id: str) -> Door:
     raise ConfigurationError(f"unsupported door {cfg!r}")
 
 
+def build_identifier(
+    site: Site, accept_fmr: float = 1e-5, refer_fmr: float = 1e-4, margin: float = 0.02
+) -> Identifier:
+    """The 1:N search of an identification gate: the site gallery, a stricter band."""
+    from seuil.engine.scoring import DecisionBand, OperatingPoint, load_default_calibration
+    from seuil.gate.identification import GalleryIdentifier
+    from seuil.services.identification import IdentificationGallery
+
+    band = DecisionBand.from_operating_points(
+        load_default_calibration(fused=True), OperatingPoint(accept_fmr),
+        OperatingPoint(max(refer_fmr, accept_fmr)),
+    )  # fmt: skip
+    gallery = IdentificationGallery(site.reader, site.cipher, site.clock)
+    return GalleryIdentifier(gallery, band, margin)
+
+
 def build_gate_pipeline(
     site: Site,
     gate_id: str,
-    door_pulse: Callable[[], None],
+    door_pulse: Callable[[], None] | DoorControl,
     sink: Callable[[GateDecision], None],
     *,
     mode: GateMode | None = None,
     accept_fmr: float = 1e-3,
     refer_fmr: float | None = 1e-2,
     liveness: bool = True,
-    challenge: ActiveChallenge | None = None,
+    challenge: ActiveChallenge | ChallengeSource | None = None,
     engine: FaceEngine | None = None,
     options: GateOptions | None = None,
+    site_mode: SiteModeSource | None = None,
+    badges: BadgeInbox | None = None,
+    identifier: Identifier | None = None,
 ) -> GatePipeline:
-    """One gate's pipeline: the only place that wires its reader, engine, liveness, band."""
+    """One gate's pipeline: the only place that wires its reader, engine, liveness, band.
+
+    An identification gate without an ``identifier`` gets the default one
+    (:func:`build_identifier`: FMR 1e-5 to accept, the gate's ``accept_fmr`` to refer).
+    """
     from seuil.adapters.cameras.qr_reader import QrReader
+    from seuil.domain.gate import GateMode
     from seuil.engine.liveness.fusion import FusedLiveness
     from seuil.engine.scoring import DecisionBand, OperatingPoint, load_default_calibration
     from seuil.gate.pipeline import GateOptions, GatePipeline, pad_check
@@ -284,37 +318,116 @@ def build_gate_pipeline(
     opts = options or GateOptions()
     if mode is not None:
         opts = replace(opts, mode=mode)
+    if opts.mode is GateMode.IDENTIFICATION and identifier is None:
+        identifier = build_identifier(site, min(1e-5, accept_fmr), accept_fmr)
     return GatePipeline(
         gate_id, site.gate_access, engine or build_face_engine(site.settings, "gate"), band,
         QrReader().texts, pad_check(FusedLiveness(), challenge) if liveness else None,
         door_pulse, sink, site.clock, opts,
+        site_mode=site_mode, badges=badges, identifier=identifier,
     )  # fmt: skip
 
 
+def _lane_doors(
+    site: Site,
+    config: SiteConfig,
+    gate: Any,
+    sink: Callable[[GateDecision], None],
+    engine: FaceEngine,
+    site_mode: SiteModeSource | None,
+    alerts: Callable[[LaneAlert], None] | None,
+) -> DoorLane | AirlockLane:
+    """A gate's door (tailgating watch) or airlock (interlock), driven by its lane."""
+    from seuil.gate.lane_control import AirlockLane, DoorLane
+
+    common: dict[str, Any] = {
+        "detect": engine.detector.detect, "site_mode": site_mode, "alerts": alerts,
+        "mode": gate.mode,
+    }  # fmt: skip
+    site_id = site.settings.site.id
+    lane: DoorLane | AirlockLane
+    if gate.door is not None:
+        cfg = config.door(gate.door)
+        lane = DoorLane(
+            gate.id, _door(cfg, site_id), site.clock, sink, pulse_s=cfg.pulse_s,
+            held_open_s=cfg.held_open_s, watch_state=cfg.reports_state, **common,
+        )  # fmt: skip
+    else:
+        lock = config.airlock(gate.airlock)
+        outer, inner = config.door(lock.outer), config.door(lock.inner)
+        lane = AirlockLane(
+            gate.id, _door(outer, site_id), _door(inner, site_id), site.clock, sink,
+            outer_pulse_s=outer.pulse_s, inner_pulse_s=inner.pulse_s,
+            held_open_s=min(outer.held_open_s, inner.held_open_s), **common,
+        )  # fmt: skip
+    lane.poll_s = 0.5  # a state read is a network round trip for real doors
+    return lane
+
+
 def build_gate_lanes(
-    site: Site, config: SiteConfig, sink: Callable[[GateDecision], None]
+    site: Site,
+    config: SiteConfig,
+    sink: Callable[[GateDecision], None],
+    *,
+    site_mode: SiteModeSource | None = None,
+    heightened: Callable[[], bool] | None = None,
+    alerts: Callable[[LaneAlert], None] | None = None,
 ) -> tuple[list[GateLane], list[str]]:
-    """One running lane per configured gate with a camera and a door; the rest explained."""
+    """One running lane per configured gate with a camera (door or airlock); the rest
+    explained. ``site_mode`` is the PPMS mode source, ``heightened`` the flag that asks
+    for the active challenge on ``challenge_when = "heightened"`` gates, ``alerts`` the
+    entry of lane alerts (tailgating, forced door...) into the incident engine."""
+    from seuil.gate.badge_inbox import BadgeInbox
+    from seuil.gate.challenge_policy import challenge_source
+    from seuil.gate.pipeline import GateOptions
     from seuil.gate.runner import GateLane, fault_recorder
     from seuil.ports.frames import DeviceFault
-    from seuil.ports.liveness import ActiveChallenge
+    from seuil.site_config import WiegandHttpReader
 
     lanes: list[GateLane] = []
     skipped: list[str] = []
     for gate in config.gates:
-        if gate.camera is None or gate.door is None:
-            skipped.append(f"{gate.id}: airlocks and camera-less gates are not run yet")
+        if gate.camera is None:
+            skipped.append(f"{gate.id}: camera-less gates are not run yet")
             continue
-        door = _door(config.door(gate.door), site.settings.site.id)
-        pulse_s = config.door(gate.door).pulse_s
-        challenge = {"blink": ActiveChallenge.BLINK, "turn_head": ActiveChallenge.TURN_HEAD}.get(
-            gate.active_challenge if gate.challenge_when == "always" else "off"
+        engine = build_face_engine(site.settings, "gate")
+        doors = _lane_doors(site, config, gate, sink, engine, site_mode, alerts)
+        badge_readers = [
+            r for r in map(config.reader, gate.readers) if isinstance(r, WiegandHttpReader)
+        ]
+        badges = (
+            BadgeInbox(gate.id, max_per_minute=max(r.max_per_minute for r in badge_readers))
+            if badge_readers
+            else None
         )
+        identifier = None
+        if gate.mode.value == "identification":
+            identifier = build_identifier(site, gate.identification_accept_fmr,
+                                          gate.accept_fmr, gate.identification_margin)  # fmt: skip
         pipeline = build_gate_pipeline(
-            site, gate.id, partial(door.pulse, pulse_s), sink, mode=gate.mode,
-            accept_fmr=gate.accept_fmr, refer_fmr=gate.refer_fmr, challenge=challenge,
+            site, gate.id, doors, sink, mode=gate.mode,
+            accept_fmr=gate.accept_fmr, refer_fmr=gate.refer_fmr,
+            challenge=challenge_source(gate.active_challenge, gate.challenge_when, heightened),
+            engine=engine, options=GateOptions(mode=gate.mode), site_mode=site_mode,
+            badges=badges, identifier=identifier,
         )  # fmt: skip
         faults: list[DeviceFault] = []
         source = _camera_source(config.camera(gate.camera), fault_recorder(gate.id, faults))
-        lanes.append(GateLane(gate.id, source, pipeline, faults))
+        lanes.append(GateLane(gate.id, source, pipeline, faults, doors=doors))
     return lanes, skipped
+
+
+def build_badge_endpoint(config: SiteConfig, lanes: list[GateLane]) -> BadgeEndpoint:
+    """The badge readers' HTTP entry for the running lanes (the web app mounts it)."""
+    from seuil.gate.badge_http import BadgeEndpoint, BadgeReaderToken
+    from seuil.site_config import WiegandHttpReader
+
+    inboxes = {lane.gate_id: lane.pipeline.badges for lane in lanes}
+    tokens = [
+        BadgeReaderToken(reader_id, gate.id, reader.token.get_secret_value())
+        for gate in config.gates
+        if inboxes.get(gate.id) is not None
+        for reader_id in gate.readers
+        if isinstance(reader := config.reader(reader_id), WiegandHttpReader)
+    ]
+    return BadgeEndpoint(tokens, {g: i for g, i in inboxes.items() if i is not None})

@@ -372,6 +372,9 @@ class GateConfig(_Model):
     active_challenge: Literal["off", "blink", "turn_head"] = "off"
     challenge_when: Literal["always", "heightened"] = "heightened"
     impact_assessment_ref: str | None = None
+    # identification (1:N) only: stricter than 1:1, and a lead over the second best
+    identification_accept_fmr: Fmr = 1e-5
+    identification_margin: float = Field(0.02, ge=0, lt=1)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -393,6 +396,11 @@ class GateConfig(_Model):
                 )
             if TemplateStorage.SITE_DATABASE not in self.storage:
                 raise ValueError(f"{where}: identification needs storage 'site_database'")
+            if self.identification_accept_fmr > self.accept_fmr:
+                raise ValueError(
+                    f"{where}: identification_accept_fmr ({self.identification_accept_fmr:g}) "
+                    f"must be at least as strict (small) as accept_fmr ({self.accept_fmr:g})"
+                )
         if self.mode is not GateMode.CREDENTIAL_ONLY and self.camera is None:
             raise ValueError(f"{where}: mode {self.mode.value!r} needs a camera")
         return self

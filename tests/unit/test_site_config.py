@@ -318,3 +318,14 @@ def test_secret_objects():
     assert a == b and hash(a) == hash(b) and str(a) == "${A}" and "v" not in repr(a)
     assert SecretUrl("http://x", "${U}") != Secret("http://x", "${U}")
     assert isinstance(SiteConfig.model_fields["gates"].annotation, object)
+
+
+def test_identification_operating_point_must_be_stricter_than_verification():
+    text = MINIMAL.replace('door = "porte"', 'door = "porte"\nmode = "identification"')
+    text += 'impact_assessment_ref = "AIPD-2025-07"\n'
+    _refused(text + 'accept_fmr = "1e-4"\nidentification_accept_fmr = "1e-3"\n',
+             "identification_accept_fmr (0.001) must be at least as strict")  # fmt: skip
+    ok = parse_site_config(text + "identification_margin = 0.05\n", environ={})
+    assert ok.gates[0].identification_accept_fmr == 1e-5
+    assert ok.gates[0].identification_margin == 0.05
+    _refused(text + "identification_margin = 1.5\n", "identification_margin")

@@ -81,6 +81,7 @@ class ReferReason(StrEnum):
     SEVERAL_CREDENTIALS = "several_credentials"
     PERSON_NOT_FOUND = "person_not_found"
     LIVENESS_UNCERTAIN = "liveness_uncertain"  # the liveness check could not conclude
+    CONFINEMENT = "confinement"  # PPMS lockdown: no door opens, the gate agent decides
 
 
 class FaceVerdict(StrEnum):

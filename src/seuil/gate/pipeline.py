@@ -12,6 +12,13 @@ person in the lane for a short while) -> decision -> cool-down -> IDLE.
   liveness check looks at the same frames. No face in ``timeout_s``: REFER timeout.
 - Whatever fails (camera, template, liveness, door) never grants: ``decide`` fails
   closed, and a door that cannot be reached turns a GRANT into a device-fault event.
+- Badge numbers from external readers arrive through a :class:`BadgeInbox` and are
+  checked like a QR read in the frames.
+- Identification (1:N, opt-in): with no credential shown, a face in the lane starts a
+  presentation; its fused probe is searched in the site gallery (``Identifier``).
+- The site mode (PPMS) is read at every decision: in confinement nothing opens and a
+  would-be GRANT or REFER becomes REFER ``confinement``; in evacuation the doors are
+  already released, so decisions are recorded and nothing is pulsed.
 """
 
 from __future__ import annotations
@@ -24,22 +31,27 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 from seuil.domain.credentials import CheckResult
 from seuil.domain.errors import SeuilError
 from seuil.domain.gate import (
+    Decision,
     FaceVerdict,
     GateDecision,
     GateMode,
     LivenessVerdict,
     Outcome,
+    ReferReason,
     decide,
     needs_face,
 )
+from seuil.domain.site_mode import SiteMode, SiteModeSource, read_site_mode
 from seuil.engine.pipeline import FaceAnalysis, FaceEngine, Vector
 from seuil.engine.quantise import dequantise
 from seuil.engine.scoring import DecisionBand
-from seuil.engine.templates import probe_score
+from seuil.engine.templates import fuse_embeddings, probe_score
+from seuil.gate.badge_inbox import BadgeInbox
 from seuil.ports.clock import Clock
 from seuil.ports.face import RGBImage
 from seuil.ports.liveness import ActiveChallenge, LivenessDetector, LivenessFrame, LivenessReason
@@ -52,6 +64,27 @@ LivenessCheck = Callable[[Sequence[tuple[RGBImage, FaceAnalysis]]], tuple[Livene
 QrReader = Callable[[RGBImage], list[str]]
 DoorPulse = Callable[[], None]  # raises on failure
 Sink = Callable[[GateDecision], None]
+ChallengeSource = Callable[[], ActiveChallenge | None]
+
+
+@runtime_checkable
+class DoorControl(Protocol):
+    """A lane's doors (one door, or an airlock): opened for a GRANT; raises on failure."""
+
+    def open_for(self, decision: GateDecision) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    """What a 1:N search concluded: whose credential (None: nobody), the score, the verdict."""
+
+    check: CredentialCheck | None
+    score: float | None
+    verdict: FaceVerdict | None
+
+
+class Identifier(Protocol):
+    def identify(self, probe: Vector) -> Identification: ...
 
 
 class State(StrEnum):
@@ -61,8 +94,8 @@ class State(StrEnum):
 
 @dataclass
 class _Presentation:
-    check: CredentialCheck
-    template: Vector
+    check: CredentialCheck | None  # None: identification (nobody presented a credential)
+    template: Vector | None
     started: float  # monotonic seconds
     read_at: float  # when the credential became readable (for latency)
     faces: list[tuple[float, int, FaceAnalysis]] = field(default_factory=list)
@@ -82,18 +115,23 @@ class GateOptions:
 
 
 def pad_check(
-    detector: LivenessDetector, challenge: ActiveChallenge | None = None, margin: float = 0.75
+    detector: LivenessDetector,
+    challenge: ActiveChallenge | ChallengeSource | None = None,
+    margin: float = 0.75,
 ) -> LivenessCheck:
     """The pipeline's liveness step from a presentation-attack detector.
 
     A texture score just below the detector's threshold (within ``margin``) is UNCERTAIN
     rather than SPOOF: the pipeline then looks at more frames, and if it still cannot
     conclude, refers the person to the gate agent instead of refusing them.
+    ``challenge`` is a fixed active challenge, or a callable read at every check (the
+    challenge on demand: heightened security switched on at run time).
     """
     threshold = detector.threshold
 
     def check(frames: Sequence[tuple[RGBImage, FaceAnalysis]]) -> tuple[LivenessVerdict, float]:
-        verdict = detector.assess([LivenessFrame(img, face) for img, face in frames], challenge)
+        asked = challenge() if callable(challenge) else challenge
+        verdict = detector.assess([LivenessFrame(img, face) for img, face in frames], asked)
         if verdict.live:
             return LivenessVerdict.LIVE, verdict.score
         if verdict.reasons == (LivenessReason.NO_FACE,):
@@ -121,12 +159,18 @@ class GatePipeline:
         band: DecisionBand,
         qr_reader: QrReader,
         liveness: LivenessCheck | None,
-        door: DoorPulse,
+        door: DoorPulse | DoorControl,
         sink: Sink,
         clock: Clock,
         options: GateOptions = GateOptions(),
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        site_mode: SiteModeSource | None = None,
+        badges: BadgeInbox | None = None,
+        identifier: Identifier | None = None,
     ) -> None:
+        if options.mode is GateMode.IDENTIFICATION and identifier is None:
+            raise ValueError("an identification gate needs an identifier (its 1:N gallery)")
         self.gate_id = gate_id
         self._access = access
         self._engine = engine
@@ -138,8 +182,12 @@ class GatePipeline:
         self._clock = clock
         self.options = options
         self._now = monotonic
+        self._site_mode = site_mode
+        self.badges = badges
+        self._identifier = identifier
         self._presentation: _Presentation | None = None
         self._recent: dict[bytes, float] = {}  # hash of a credential -> when it was decided
+        self._faces_quiet_until = 0.0  # identification: no new face presentation before
 
     @property
     def state(self) -> State:
@@ -151,10 +199,15 @@ class GatePipeline:
         try:
             if self._presentation is not None:
                 return self._collect(image, now)
+            handled, decision = self._from_inbox(now, image)
+            if handled:
+                return decision
             texts = self._qr(image)
             keys = [_key(t) for t in texts]
             fresh = [(t, k) for t, k in zip(texts, keys, strict=True) if not self._cooling(k, now)]
             if not fresh:
+                if not texts and self.options.mode is GateMode.IDENTIFICATION:
+                    return self._look_for_face(image, now)
                 return None
             if len(set(keys)) > 1:  # two cards held up: which one is it?
                 self._remember(_key("|".join(sorted(texts))), now, *keys)
@@ -177,14 +230,55 @@ class GatePipeline:
             return self._fault(exc, now)
 
     def tick(self) -> GateDecision | None:
-        """Called without a frame (camera silent): ends a presentation that ran out of time."""
+        """Called without a frame (camera silent): ends a presentation that ran out of time,
+        and takes a badge from the inbox (a badge-only lane has no frames at all)."""
         p = self._presentation
         now = self._now()
-        if p is None or now - p.started < self.options.timeout_s:
+        if p is None:
+            return self._from_inbox(now, None)[1]
+        if now - p.started < self.options.timeout_s:
             return None
-        return self._conclude(p, now, True, None)
+        try:
+            return self._conclude(p, now, True, None)
+        except (SeuilError, ValueError, ArithmeticError) as exc:
+            return self._fault(exc, now)
+
+    @property
+    def site_mode(self) -> SiteMode:
+        return read_site_mode(self._site_mode)
 
     # -- steps -------------------------------------------------------------------------
+    def _from_inbox(self, now: float, image: RGBImage | None) -> tuple[bool, GateDecision | None]:
+        """A badge waiting in the inbox, checked like a QR read: (handled, decision)."""
+        if self.badges is None:
+            return False, None
+        reader = self.badges.take_fault()
+        if reader is not None:  # a reader sending too much: broken or abused
+            logger.warning("gate %s: badge reader %s over its rate", self.gate_id, reader)
+            return True, self._emit(_device_fault(None), now, now)
+        number = self.badges.take()
+        if number is None:
+            return False, None
+        key = _key(f"badge:{number}")
+        if self._cooling(key, now):
+            return True, None
+        self._remember(key, now)
+        try:
+            return True, self._start(
+                self._access.check_badge(number), ("badge", number), now, image
+            )
+        except (SeuilError, ValueError, ArithmeticError) as exc:
+            return True, self._fault(exc, now)
+
+    def _look_for_face(self, image: RGBImage, now: float) -> GateDecision | None:
+        """Identification mode: a face in the lane (and no credential) starts a presentation."""
+        if now < self._faces_quiet_until:
+            return None
+        if not self._engine.analyse(image, main_only=True):
+            return None
+        self._presentation = _Presentation(None, None, now, now, presented=("face", ""))
+        return self._collect(image, now)
+
     def _cooling(self, key: bytes, now: float) -> bool:
         # Forget what is past the cool-down: nothing about a passer-by is kept for long.
         for old in [k for k, at in self._recent.items() if now - at >= self.options.cooldown_s]:
@@ -258,7 +352,7 @@ class GatePipeline:
         self._presentation = None
         face_verdict: FaceVerdict | None = None
         score: float | None = None
-        if p.faces:
+        if p.faces and p.template is not None:
             best = sorted(p.faces, reverse=True)
             score = probe_score(
                 p.template,
@@ -275,11 +369,17 @@ class GatePipeline:
             if not math.isfinite(live_score):  # a broken score never counts as live
                 live, live_score = LivenessVerdict.SPOOF, None
         check = p.check
+        if check is None:  # identification: whose face is it?
+            self._faces_quiet_until = now + self.options.cooldown_s
+            check, score, face_verdict = self._identify(p)
+            if check is None:
+                outcome = decide(None, None, None, None, self.options.mode)
+                return self._emit(outcome, now, p.read_at, None, score, live_score)
         outcome = decide(
             check.result, check.storage, face_verdict, live, self.options.mode,
             timed_out=timed_out,
         )  # fmt: skip
-        if outcome.granted:
+        if outcome.granted and p.check is not None:
             # The credential may have been revoked while the faces were collected.
             kind, value = p.presented
             again = (
@@ -291,6 +391,19 @@ class GatePipeline:
                 check = again
                 outcome = decide(again.result, again.storage, None, None, self.options.mode)
         return self._emit(outcome, now, p.read_at, check, score, live_score)
+
+    def _identify(
+        self, p: _Presentation
+    ) -> tuple[CredentialCheck | None, float | None, FaceVerdict | None]:
+        """The 1:N search on the fused probe (nobody when there is no usable face)."""
+        if not p.faces or self._identifier is None:
+            return None, None, None
+        best = sorted(p.faces, reverse=True)
+        probe = fuse_embeddings(
+            self._engine.embed_faces([a for _, _, a in best]), [q for q, _, _ in best]
+        )
+        found = self._identifier.identify(probe)
+        return found.check, found.score, found.verdict
 
     def _fault(self, exc: BaseException, now: float) -> GateDecision:
         """Something failed (database, template, engine): a device-fault DENY, recorded."""
@@ -317,10 +430,16 @@ class GatePipeline:
                 latency_ms=max(0.0, (now - read_at) * 1000.0), mode=self.options.mode,
             )  # fmt: skip
 
+        site = self.site_mode
+        if site is SiteMode.CONFINEMENT and outcome.decision is not Decision.DENY:
+            outcome = Outcome.refer(ReferReason.CONFINEMENT)  # nothing opens; the agent decides
         decision = record(outcome)  # built first: a record that cannot exist opens nothing
-        if outcome.granted:
+        if outcome.granted and site is SiteMode.NORMAL:  # in evacuation the doors are released
             try:
-                self._door()
+                if isinstance(self._door, DoorControl):
+                    self._door.open_for(decision)
+                else:
+                    self._door()
             except Exception as exc:  # any door failure must fail closed
                 logger.warning("gate %s: door command failed: %s", self.gate_id, type(exc).__name__)
                 decision = record(_device_fault(check))

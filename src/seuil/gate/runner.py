@@ -13,11 +13,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from seuil.gate.pipeline import GatePipeline
-from seuil.ports.frames import DeviceFault, FrameSource
+from seuil.ports.face import RGBImage
+from seuil.ports.frames import DeviceFault, Frame, FrameSource
 
 logger = logging.getLogger(__name__)
+
+
+class LaneDoors(Protocol):
+    """A lane's doors as the runner drives them (``seuil.gate.lane_control``)."""
+
+    def on_frame(self, image: RGBImage) -> None: ...
+    def tick(self) -> None: ...
 
 
 @dataclass
@@ -27,20 +36,28 @@ class GateLane:
     pipeline: GatePipeline
     faults: list[DeviceFault] = field(default_factory=list)
     frames: int = 0
+    doors: LaneDoors | None = None  # door or airlock control; None: the pipeline's callable
 
     def run(self, stop: threading.Event, max_seconds: float | None = None) -> None:
         end = time.monotonic() + max_seconds if max_seconds else None
         self.source.start()
         try:
             while not stop.is_set() and (end is None or time.monotonic() < end):
-                frame = self.source.latest(timeout=0.5)
-                if frame is None:
-                    self.pipeline.tick()  # a silent camera still ends a presentation in time
-                    continue
-                self.frames += 1
-                self.pipeline.on_frame(frame.image)
+                self.step(self.source.latest(timeout=0.2))
         finally:
             self.source.stop()
+
+    def step(self, frame: Frame | None) -> None:
+        """One turn of the loop: a frame (or none) through the pipeline, then the doors."""
+        if frame is None:
+            self.pipeline.tick()  # a silent camera still ends a presentation in time
+        else:
+            self.frames += 1
+            self.pipeline.on_frame(frame.image)
+            if self.doors is not None:
+                self.doors.on_frame(frame.image)
+        if self.doors is not None:
+            self.doors.tick()
 
 
 def fault_recorder(gate_id: str, faults: list[DeviceFault]) -> Callable[[DeviceFault], None]:

@@ -1,0 +1,109 @@
+"""Tailgating on real video: distinct face tracks through one door opening.
+
+One person (``obama.mp4``) walking through a granted opening is one person; the same
+frames with a second real person beside him (``biden.mp4``, composed side by side) or
+right after him are two people for one credential: REFER tailgating, one event.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import cv2
+import numpy as np
+import pytest
+
+from seuil.adapters.doors.simulated import SimulatedDoor
+from seuil.adapters.video_file import iter_video_frames
+from seuil.domain.gate import Decision, GateDecision, ReferReason
+from seuil.domain.tracks import TrackCounter
+from seuil.gate.lane_control import DoorLane
+
+T0 = datetime(2026, 11, 30, 7, 55, tzinfo=UTC)
+GRANT = GateDecision("entree", T0, Decision.GRANT, credential_id="c1", person_ref="P-1")
+
+
+def _frames(shared, name, n=12, height=360, width=320):
+    """The clip at ``height`` px, its centre ``width`` px (two side by side make one
+    640x360 frame, the size the gate detector works at)."""
+    out = []
+    for f in iter_video_frames(shared / "video" / name, fps=8, max_frames=n):
+        h, w = f.image.shape[:2]
+        small = cv2.resize(f.image, (round(w * height / h), height))
+        x = (small.shape[1] - width) // 2
+        out.append(np.ascontiguousarray(small[:, x : x + width]))
+    return out
+
+
+def _side_by_side(left, right):
+    return [np.ascontiguousarray(np.hstack([a, b])) for a, b in zip(left, right, strict=True)]
+
+
+@pytest.fixture(scope="module")
+def clips(shared):
+    return _frames(shared, "obama.mp4"), _frames(shared, "biden.mp4")
+
+
+def _count(detector, frames):
+    counter = TrackCounter()
+    for frame in frames:
+        counter.update(detector.detect(frame))
+    return counter.people
+
+
+def test_track_counter_on_real_faces(gate_engine, clips):
+    obama, biden = clips
+    side_by_side = _side_by_side(obama, biden)
+    assert _count(gate_engine.detector, obama) == 1
+    assert _count(gate_engine.detector, side_by_side) == 2
+    # One after the other: the first walks out of view (4 empty frames, half a second)
+    # before the second steps into the same spot. (A face replacing another in the very
+    # same place within max_gap frames is merged: boxes only, no appearance.)
+    gap = [np.zeros_like(obama[0])] * 4
+    assert _count(gate_engine.detector, obama[:6] + gap + biden[:6]) == 2
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = T0
+
+    def now(self) -> datetime:
+        return self.t
+
+    def mono(self) -> float:
+        return (self.t - T0).total_seconds()
+
+
+def _lane(gate_engine):
+    clock = Clock()
+    events: list[GateDecision] = []
+    lane = DoorLane("entree", SimulatedDoor("portillon", clock), clock, events.append,
+                    pulse_s=3.0, after_s=2.0, detect=gate_engine.detector.detect,
+                    monotonic=clock.mono)  # fmt: skip
+    return lane, clock, events
+
+
+def _through(lane, clock, frames):
+    lane.open_for(GRANT)
+    for frame in frames:
+        lane.on_frame(frame)
+        lane.tick()
+        clock.t += timedelta(seconds=0.125)  # 8 fps
+    clock.t += timedelta(seconds=5)
+    lane.tick()
+
+
+def test_one_person_one_credential_no_event(gate_engine, clips):
+    lane, clock, events = _lane(gate_engine)
+    _through(lane, clock, clips[0])
+    assert events == [] and lane.openings == [(1, 1)]
+
+
+def test_second_person_in_the_opening_is_referred_as_tailgating(gate_engine, clips):
+    obama, biden = clips
+    lane, clock, events = _lane(gate_engine)
+    _through(lane, clock, _side_by_side(obama, biden))
+    assert [(e.decision, e.reason, e.person_ref) for e in events] == [
+        (Decision.REFER, ReferReason.TAILGATING, "P-1")
+    ]
+    assert lane.openings == [(1, 2)]
