@@ -48,3 +48,32 @@ def bench_gate(
     if json_out:
         json_out.write_text(json.dumps(report, indent=2), encoding="utf-8")
         typer.echo(f"JSON : {json_out}")
+
+
+@bench_app.command("incidents")
+def bench_incidents(
+    json_out: Path | None = typer.Option(None, "--json", help="écrit le rapport JSON ici"),
+    messages: int = typer.Option(5000, help="trames SIA à envoyer"),
+    connections: int = typer.Option(8, help="connexions SIA simultanées (centrales)"),
+    events: int = typer.Option(2000, help="événements MQTT à publier"),
+    sink: list[str] = typer.Option(["memory", "sqlite"], help="destination(s) des signaux"),
+    mqtt: str = typer.Option("127.0.0.1:1883", help="broker MQTT (vide : pas de MQTT)"),
+) -> None:
+    """Signaux par seconde : SIA DC-09 avec ACK (latence p50/p99) et MQTT via le broker.
+
+    (Signals per second: SIA DC-09 with ACK and its latency, MQTT through the broker.)
+    """
+    from seuil.cli.bench_incidents import print_incidents_report, run_incidents_bench
+
+    host, _, port = mqtt.partition(":")
+    report = run_incidents_bench(
+        sia_messages=messages,
+        connections=connections,
+        mqtt_events=events,
+        sinks=tuple(sink),
+        broker=(host, int(port or 1883)) if host else None,
+    )
+    print_incidents_report(report, typer.echo)
+    if json_out:
+        json_out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        typer.echo(f"JSON : {json_out}")

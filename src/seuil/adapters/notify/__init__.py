@@ -1,0 +1,1 @@
+"""Notification adapters: SMS or push through an HTTP API, e-mail through SMTP."""

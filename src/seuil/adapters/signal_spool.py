@@ -1,0 +1,294 @@
+"""A durable disk buffer in front of a SignalSink: nothing is lost while the database is down.
+
+:class:`SpoolingSink` hands each signal to the sink. When the sink raises
+:class:`~seuil.domain.errors.StorageUnavailableError`, the signal is appended to the
+spool file, fsynced, and ``receive`` returns normally (the panel gets its ACK, the MQTT
+message its PUBACK). :meth:`SpoolingSink.drain` replays the spool in order once the sink
+works again; a background thread (:meth:`SpoolingSink.start`) does it periodically.
+
+Why an append-only JSON-lines file rather than a SQLite file: the spool must keep
+working exactly when storage is in trouble, so it shares nothing with the database
+(no driver, no lock, no journal); one ``write`` + ``fsync`` per signal is the cheapest
+durable append; a damaged line costs that line alone (its CRC-32 tells), where a damaged
+SQLite page can cost the file; and a human can read it with ``cat``.
+
+Files, for a spool ``PATH``:
+
+- ``PATH``: one line per signal, ``<crc32 hex8> <signal JSON>\\n``, oldest first;
+- ``PATH.offset``: the byte offset of the first signal not yet accepted by the sink,
+  replaced atomically after each accepted signal (so after a crash at most the one
+  signal in flight is handed over twice: the port says that is harmless);
+- ``PATH.quarantine``: lines that failed their checksum or could not be read (and a
+  torn last line left by a crash mid-write), one JSON object each, with the reason.
+
+When everything is delivered the spool is truncated to zero. While signals are
+pending, new ones are spooled behind them, so the sink sees them in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import zlib
+from pathlib import Path
+
+from seuil.adapters.signal_json import signal_from_json, signal_to_json
+from seuil.domain.errors import StorageUnavailableError
+from seuil.domain.incidents import Signal
+from seuil.ports.signals import SignalSink
+
+__all__ = ["SpoolingSink", "decode_line", "encode_line"]
+
+log = logging.getLogger(__name__)
+
+
+def encode_line(signal: Signal) -> bytes:
+    body = signal_to_json(signal).encode("utf-8")
+    return b"%08x %s\n" % (zlib.crc32(body), body)
+
+
+def decode_line(line: bytes) -> Signal:
+    """The signal of one spool line (with or without its newline), or ValueError."""
+    line = line.rstrip(b"\n")
+    head, space, body = line.partition(b" ")
+    if not space or len(head) != 8:
+        raise ValueError("no checksum")
+    try:
+        expected = int(head, 16)
+    except ValueError:
+        raise ValueError("no checksum") from None
+    if zlib.crc32(body) != expected:
+        raise ValueError("checksum mismatch")
+    try:
+        return signal_from_json(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"unreadable signal: {str(exc)[:80]}") from None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class SpoolingSink:
+    """A SignalSink that never loses a signal to a storage outage (see the module doc)."""
+
+    def __init__(self, sink: SignalSink, path: Path | str) -> None:
+        self._sink = sink
+        self.path = Path(path)
+        self._offset_path = self.path.with_name(self.path.name + ".offset")
+        self.quarantine_path = self.path.with_name(self.path.name + ".quarantine")
+        self._lock = threading.Lock()  # the files and counters
+        self._drain_lock = threading.Lock()  # one drain at a time
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.quarantined = 0
+        self.spooled = 0  # signals written to the spool since start
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            existed = self.path.exists()
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            if not existed:
+                _fsync_dir(self.path.parent)
+            self._offset, self._pending = self._recover()
+        except OSError as exc:
+            raise StorageUnavailableError(
+                f"cannot open the signal spool {self.path}: {exc.strerror}"
+            ) from None
+        if self._pending:
+            log.warning("signal spool %s: %d signals waiting from before", self.path, self._pending)
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Signals on disk not yet accepted by the sink."""
+        return self._pending
+
+    def _recover(self) -> tuple[int, int]:
+        size = os.fstat(self._fd).st_size
+        if size:
+            last = os.pread(self._fd, 1, size - 1)
+            if last != b"\n":  # a crash in the middle of an append
+                data = os.pread(self._fd, size, 0)
+                keep = data.rfind(b"\n") + 1
+                self._quarantine(data[keep:], "torn write")
+                os.ftruncate(self._fd, keep)
+                os.fsync(self._fd)
+                size = keep
+        offset = self._read_offset()
+        if not 0 <= offset <= size:
+            log.warning("signal spool %s: offset %d out of range, replaying all", self.path, offset)
+            offset = 0
+        if offset and os.pread(self._fd, 1, offset - 1) != b"\n":
+            log.warning(
+                "signal spool %s: offset %d not at a line start, replaying all", self.path, offset
+            )
+            offset = 0
+        pending = os.pread(self._fd, size - offset, offset).count(b"\n") if size > offset else 0
+        return offset, pending
+
+    def _read_offset(self) -> int:
+        try:
+            return int(self._offset_path.read_text(encoding="ascii").strip() or "0")
+        except FileNotFoundError:
+            return 0
+        except (OSError, ValueError):
+            log.warning("signal spool %s: unreadable offset file, replaying all", self.path)
+            return 0
+
+    def _write_offset(self, offset: int) -> None:
+        tmp = self._offset_path.with_name(self._offset_path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"%d\n" % offset)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self._offset_path)
+        _fsync_dir(self.path.parent)
+        self._offset = offset
+
+    def _quarantine(self, line: bytes, reason: str) -> None:
+        entry = {"reason": reason, "line": line.rstrip(b"\n").decode("utf-8", "backslashreplace")}
+        with open(self.quarantine_path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        self.quarantined += 1
+        log.error("signal spool %s: a line was quarantined (%s)", self.path, reason)
+
+    # -- the port -------------------------------------------------------------------------
+
+    def receive(self, signal: Signal) -> None:
+        """Hand over to the sink, or spool on disk; raises only if the disk fails too."""
+        with self._lock:
+            if self._pending == 0:
+                try:
+                    self._sink.receive(signal)
+                    return
+                except StorageUnavailableError as exc:
+                    log.warning("signal sink unavailable (%s); spooling to %s", exc, self.path)
+            self._append(signal)
+
+    def _append(self, signal: Signal) -> None:
+        line = encode_line(signal)
+        try:
+            written = 0
+            while written < len(line):
+                written += os.write(self._fd, line[written:])
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise StorageUnavailableError(
+                f"the database is unavailable and the signal spool {self.path} "
+                f"cannot be written: {exc.strerror}"
+            ) from None
+        self._pending += 1
+        self.spooled += 1
+
+    # -- replay ---------------------------------------------------------------------------
+
+    def _next_line(self) -> tuple[bytes, int]:
+        size = os.fstat(self._fd).st_size
+        chunk = b""
+        position = self._offset
+        while position < size:
+            piece = os.pread(self._fd, 4096, position)
+            if not piece:
+                break
+            end = piece.find(b"\n")
+            if end >= 0:
+                chunk += piece[: end + 1]
+                return chunk, self._offset + len(chunk)
+            chunk += piece
+            position += len(piece)
+        raise RuntimeError(f"signal spool {self.path}: pending count and file disagree")
+
+    def _advance(self, next_offset: int) -> None:
+        self._pending -= 1
+        if self._pending == 0:  # all delivered: start afresh
+            os.ftruncate(self._fd, 0)
+            os.fsync(self._fd)
+            self._write_offset(0)
+        else:
+            self._write_offset(next_offset)
+
+    def drain(self) -> int:
+        """Replay spooled signals in order; the number the sink accepted.
+
+        Stops at the first StorageUnavailableError (the signal stays first in line). A
+        line that does not read back, or that the sink refuses with another error, is
+        quarantined (kept on disk, logged) so it cannot block those behind it.
+        """
+        delivered = 0
+        with self._drain_lock:
+            while True:
+                with self._lock:
+                    if self._pending == 0:
+                        break
+                    line, next_offset = self._next_line()
+                try:
+                    signal = decode_line(line)
+                except ValueError as exc:
+                    with self._lock:
+                        self._quarantine(line, str(exc))
+                        self._advance(next_offset)
+                    continue
+                try:
+                    self._sink.receive(signal)
+                except StorageUnavailableError as exc:
+                    log.info("signal spool %s: sink still unavailable (%s)", self.path, exc)
+                    break
+                except Exception as exc:
+                    log.exception("signal spool %s: the sink refused a spooled signal", self.path)
+                    with self._lock:
+                        self._quarantine(line, f"sink refused: {type(exc).__name__}")
+                        self._advance(next_offset)
+                    continue
+                with self._lock:
+                    self._advance(next_offset)
+                delivered += 1
+        if delivered:
+            log.info(
+                "signal spool %s: %d signals applied, %d left", self.path, delivered, self._pending
+            )
+        return delivered
+
+    # -- background replay ------------------------------------------------------------------
+
+    def start(self, interval_s: float = 2.0) -> None:
+        """Drain every ``interval_s`` seconds in a daemon thread, until :meth:`close`."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                if self._pending:
+                    try:
+                        self.drain()
+                    except Exception:  # never let the drainer die silently
+                        log.exception("signal spool %s: drain failed", self.path)
+
+        self._thread = threading.Thread(target=loop, name="signal-spool-drain", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+    def __enter__(self) -> SpoolingSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
