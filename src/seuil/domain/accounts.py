@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from seuil.domain.errors import AuthenticationError
+from seuil.domain.errors import AuthenticationError, SeuilError
 
 if TYPE_CHECKING:
     from seuil.domain.permissions import Permission
@@ -137,3 +137,33 @@ class SetupToken:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+
+
+class PasswordPolicyError(SeuilError):
+    """The new password is too short, too common, or contains the user name."""
+
+    code = "weak_password"
+    exit_code = 2
+
+
+def next_throttle(
+    previous: Throttle | None, key: str, now: datetime, free_failures: int, max_lock_s: int
+) -> Throttle:
+    """The state after one more failure: past ``free_failures`` the key is locked for an
+    exponentially growing time (2 s, 4 s, 8 s... up to ``max_lock_s``). A day without
+    failures starts afresh."""
+    failures = 1
+    if previous is not None and now - previous.last_failure_at < timedelta(days=1):
+        failures = previous.failures + 1
+    locked_until = None
+    if failures > free_failures:
+        lock_s = min(2 ** (failures - free_failures), max_lock_s)
+        locked_until = now + timedelta(seconds=lock_s)
+    return Throttle(key, failures, now, locked_until)
+
+
+def locked_for(throttle: Throttle | None, now: datetime) -> int:
+    """Seconds left before this key may try again (0: it may try now)."""
+    if throttle is None or throttle.locked_until is None or throttle.locked_until <= now:
+        return 0
+    return max(1, int((throttle.locked_until - now).total_seconds() + 0.999))
