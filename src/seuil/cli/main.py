@@ -50,6 +50,7 @@ def _mount() -> None:
     from seuil.cli.liveness_cmd import eval_liveness
     from seuil.cli.people_cmd import people_app
     from seuil.cli.roster_cmd import roster_app
+    from seuil.cli.web_cmd import web
 
     app.add_typer(face_app, name="face")
     eval_app.command("liveness")(eval_liveness)
@@ -65,6 +66,7 @@ def _mount() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(keys_app, name="keys")
     app.add_typer(gate_app, name="gate")
+    app.command("web")(web)
 
 
 @app.callback()

@@ -19,6 +19,13 @@ from seuil.domain.consent import ConsentRecord
 from seuil.domain.credentials import Credential, RevocationReason, TemplateStorage
 from seuil.domain.gate import GateDecision
 from seuil.domain.people import Person, PersonKind, PersonStatus
+from seuil.ports.account_store import (
+    AccountRepository,
+    ApiTokenRepository,
+    SessionRepository,
+    SetupTokenRepository,
+    ThrottleRepository,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +114,16 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def gate_events(self) -> GateEventLog: ...
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def api_tokens(self) -> ApiTokenRepository: ...
+    @property
+    def login_throttle(self) -> ThrottleRepository: ...
+    @property
+    def setup_tokens(self) -> SetupTokenRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from seuil.domain.accounts import Role
 from seuil.domain.consent import ConsentGiver, ConsentState
 from seuil.domain.credentials import CredentialKind, RevocationReason, TemplateStorage
 from seuil.domain.people import PersonKind, PersonStatus
@@ -204,4 +205,74 @@ gate_events = sa.Table(
     sa.Index(None, "at"),
     sa.Index(None, "gate_id", "at"),
     sa.Index(None, "person_ref"),
+)
+
+# -- staff accounts and their sessions, API tokens, login throttling (migration 0004) ----
+# No secret is stored in clear: argon2 password hashes, SHA-256 of random tokens.
+
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("username", sa.String, nullable=False),
+    sa.Column("display_name", sa.String, nullable=False),
+    sa.Column("role", sa.String, nullable=False),
+    sa.Column("password_hash", sa.String, nullable=False),
+    sa.Column("totp_secret", sa.String, nullable=True),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("must_change_password", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("password_changed_at", UtcDateTime, nullable=True),
+    sa.CheckConstraint(_one_of("role", Role), name="role"),
+    sa.Index(None, "username", unique=True),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.String, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("csrf_secret", sa.String, nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("client", sa.String, nullable=False, server_default=""),
+    sa.Index(None, "account_id"),
+    sa.Index(None, "expires_at"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("account_id", sa.String, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("scopes", sa.String, nullable=False),  # space-separated permission names
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=True),
+    sa.Column("revoked_at", UtcDateTime, nullable=True),
+    sa.Column("last_used_at", UtcDateTime, nullable=True),
+    sa.Index(None, "token_hash", unique=True),
+    sa.Index(None, "account_id"),
+)
+
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),  # "account:<name>" or "client:<address>"
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", UtcDateTime, nullable=False),
+    sa.Column("locked_until", UtcDateTime, nullable=True),
+)
+
+setup_tokens = sa.Table(
+    "setup_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("used_at", UtcDateTime, nullable=True),
 )

@@ -16,6 +16,13 @@ from typing import TYPE_CHECKING, Self
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from seuil.adapters.storage.accounts import (
+    SqlAccountRepository,
+    SqlApiTokenRepository,
+    SqlSessionRepository,
+    SqlSetupTokenRepository,
+    SqlThrottleRepository,
+)
 from seuil.adapters.storage.audit_log import SqlAuditLog
 from seuil.adapters.storage.blobs import SqlPhotoRepository, SqlTemplateRepository
 from seuil.adapters.storage.db import Db
@@ -56,6 +63,11 @@ class SqlUnitOfWork:
         self.photos = SqlPhotoRepository(self._db)
         self.audit = SqlAuditLog(self._db)
         self.gate_events = SqlGateEventLog(self._db)
+        self.accounts = SqlAccountRepository(self._db)
+        self.sessions = SqlSessionRepository(self._db)
+        self.api_tokens = SqlApiTokenRepository(self._db)
+        self.login_throttle = SqlThrottleRepository(self._db)
+        self.setup_tokens = SqlSetupTokenRepository(self._db)
 
     def __enter__(self) -> Self:
         if self._db.connection is not None:

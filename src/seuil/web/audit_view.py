@@ -1,0 +1,45 @@
+"""Reading and verifying the audit trail for the pages and the API (reads are audited)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from seuil.adapters.storage.audit_log import verify_audit
+from seuil.domain.audit import AuditEntry, AuditEvent, ChainVerdict
+
+if TYPE_CHECKING:
+    from seuil.bootstrap import Site
+
+SCAN = 5000  # the newest entries the actor/target filters look through
+
+
+def read_audit(
+    site: Site, reader: str, *, action: str = "", actor: str = "", target: str = "",
+    limit: int = 200,
+) -> list[AuditEntry]:  # fmt: skip
+    limit = max(1, min(limit, 1000))
+    action = action.strip()
+    with site.uow() as uow:
+        scan = limit if not (actor or target) else SCAN
+        entries = uow.audit.latest(scan, action or None)
+        found = [
+            e
+            for e in entries
+            if (not actor or e.actor == actor) and (not target or e.target == target)
+        ]
+        uow.audit.append(
+            AuditEvent(reader, "audit.read", target, "", {"action": action, "actor": actor}),
+            site.clock.now(),
+        )
+        uow.commit()  # fmt: skip
+    return list(reversed(found))[:limit]
+
+
+def verify(site: Site, reader: str) -> ChainVerdict:
+    with site.reader() as uow:
+        verdict = verify_audit(uow)
+    with site.uow() as uow:
+        uow.audit.append(AuditEvent(reader, "audit.verify", "", "", {"ok": verdict.ok}),
+                         site.clock.now())  # fmt: skip
+        uow.commit()
+    return verdict
