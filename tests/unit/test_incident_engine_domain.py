@@ -82,7 +82,7 @@ def test_live_messages_never_enter_the_outbox() -> None:
     with pytest.raises(ValueError):
         Notification.new("I1", "live", "dashboard", "a", "b", T0)
     with pytest.raises(ValueError):
-        Notification.new("I1", "email", "x", "a", "b", datetime(2026, 1, 1))  # noqa: DTZ001
+        Notification.new("I1", "email", "x", "a", "b", datetime(2026, 1, 1))
 
 
 # -- PPMS ----------------------------------------------------------------------------------

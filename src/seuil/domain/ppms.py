@@ -120,7 +120,7 @@ def end_alert(current: PpmsState, by: str, at: datetime, reason: str = "") -> Pp
     there is no alert to end."""
     if current.mode is PpmsMode.NORMAL:
         raise ValueError("there is no alert to end")
-    if by == FIRE_ACTOR or by == "system":
+    if by in (FIRE_ACTOR, "system"):
         raise ValueError("only a person ends an alert")
     if at < current.since:
         raise ValueError("a PPMS change cannot precede the current one")
