@@ -146,6 +146,7 @@ def test_silent_devices_from_stored_timestamps() -> None:
     assert [d.id for d in silent_devices([panel, never, free], s(61))] == ["btn-2", "sia:1"]
     reported = panel.reported_silent(s(61))
     assert silent_devices([reported], s(1000)) == []  # reported once, not every tick
+    assert reported.seen(s(0.5)).silent_since == s(61)  # a replayed old message
     back = reported.seen(s(500))
     assert back.silent_since is None and back.last_seen == s(500)
     assert back.seen(s(400)).last_seen == s(500)  # a late message never moves it back

@@ -69,11 +69,17 @@ class Device:
         return ref + timedelta(seconds=self.supervision_interval_s)
 
     def seen(self, at: datetime) -> Device:
-        """A message arrived at ``at``: last seen moves forward (never back), and an
-        ongoing silence ends."""
+        """A message arrived at ``at``: last seen moves forward (never back), and a
+        reported silence ends once the new deadline passes the time it was reported (a
+        replayed old message does not end it)."""
         _aware(at, "a message time")
         last = at if self.last_seen is None else max(self.last_seen, at)
-        return replace(self, last_seen=last, silent_since=None)
+        silent = self.silent_since
+        interval = self.supervision_interval_s
+        covered = interval is None or last + timedelta(seconds=interval) >= (silent or last)
+        if silent is not None and covered:
+            silent = None
+        return replace(self, last_seen=last, silent_since=silent)
 
     def reported_silent(self, at: datetime) -> Device:
         return replace(self, silent_since=at)

@@ -22,6 +22,12 @@ from seuil.adapters.storage.db import Db
 from seuil.adapters.storage.engine import READ_ONLY_OPTION, truncate_wal
 from seuil.adapters.storage.errors import storage_errors
 from seuil.adapters.storage.gate_events import SqlGateEventLog
+from seuil.adapters.storage.incidents import (
+    SqlDeviceRegistry,
+    SqlIncidentRepository,
+    SqlNotificationOutbox,
+    SqlSiteStateRepository,
+)
 from seuil.adapters.storage.repositories import (
     SqlConsentRepository,
     SqlCredentialRepository,
@@ -56,6 +62,10 @@ class SqlUnitOfWork:
         self.photos = SqlPhotoRepository(self._db)
         self.audit = SqlAuditLog(self._db)
         self.gate_events = SqlGateEventLog(self._db)
+        self.incidents = SqlIncidentRepository(self._db)
+        self.notifications = SqlNotificationOutbox(self._db)
+        self.devices = SqlDeviceRegistry(self._db)
+        self.site_state = SqlSiteStateRepository(self._db)
 
     def __enter__(self) -> Self:
         if self._db.connection is not None:
