@@ -1,0 +1,1 @@
+"""Notification adapters: e-mail through SMTP, an in-process live bus."""
