@@ -52,9 +52,7 @@ def list_incidents(
     all_: bool = typer.Option(False, "--tous", "--all", help="y compris les incidents clos"),
     status: IncidentStatus | None = typer.Option(None, "--statut", "--status"),
     kind: IncidentType | None = typer.Option(None, "--type"),
-    min_severity: int | None = typer.Option(
-        None, "--gravite-min", "--min-severity", min=0, max=4
-    ),  # fmt: skip
+    min_severity: int | None = typer.Option(None, "--gravite-min", "--min-severity", min=0, max=4),
     limit: int = typer.Option(50, min=1, max=1000),
 ) -> None:
     """Incidents en cours (ou tous), du plus récent au plus ancien. (List incidents.)"""
