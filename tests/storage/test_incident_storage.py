@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from seuil.adapters.storage import SqlUnitOfWork
 from seuil.domain.devices import Device, DeviceKind
@@ -116,9 +117,12 @@ def test_a_stale_incident_is_a_conflict_not_a_lost_update(uow: Uow) -> None:
         assert len(stored.signals) == 1
 
 
-def test_concurrent_transactions_conflict(uow: Uow, backend: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite writers never overlap (BEGIN IMMEDIATE)")
+def test_concurrent_transactions_conflict(postgres_engine: sa.Engine) -> None:
+    """PostgreSQL only: SQLite writers never overlap (BEGIN IMMEDIATE)."""
+
+    def uow(**kwargs: object) -> SqlUnitOfWork:
+        return SqlUnitOfWork(postgres_engine, **kwargs)  # type: ignore[arg-type]
+
     with uow() as u:
         u.incidents.add(Incident.open("I-3", sig(0)))
         u.commit()
