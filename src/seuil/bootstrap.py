@@ -234,6 +234,7 @@ class Site:
                 ppms=ppms, site_id=self.settings.site.id,
                 dedup_window=timedelta(seconds=cfg.dedup_window_s),
                 correlation_window=timedelta(seconds=cfg.correlation_window_s),
+                reader=self.reader,
             )  # fmt: skip
             self._incident_engine = (incidents, ppms)
         return self._incident_engine

@@ -60,7 +60,7 @@ class Engine:
         self.ppms = PpmsService(factory, self.clock, self.doors, self.bus)
         self.incidents = IncidentService(
             factory, self.clock, policy=POLICY, recipients=RECIPIENTS, bus=self.bus,
-            ppms=self.ppms, site_id=SITE,
+            ppms=self.ppms, site_id=SITE, reader=None if uow else site.reader,
         )  # fmt: skip
 
     def signal(self, seconds: float = 0, **fields: object) -> Signal:

@@ -163,8 +163,10 @@ class IncidentService:
         dedup_window: timedelta = timedelta(minutes=5),
         correlation_window: timedelta = timedelta(minutes=2),
         new_id: Callable[[datetime], str] = new_incident_id,
+        reader: Callable[[], UnitOfWork] | None = None,
     ) -> None:
         self._uow = uow
+        self._reader = reader or uow  # read-only units: no write lock for screens
         self._clock = clock
         self._policy = policy
         self._recipients: Recipients = recipients or {}
@@ -320,22 +322,22 @@ class IncidentService:
     # -- reading -------------------------------------------------------------------------
 
     def get(self, incident_id: str) -> Incident:
-        with self._uow() as uow:
+        with self._reader() as uow:
             incident = uow.incidents.get(incident_id)
         if incident is None:
             raise NotFoundError(f"no incident {incident_id!r}")
         return incident
 
     def search(self, query: IncidentQuery) -> list[Incident]:
-        with self._uow() as uow:
+        with self._reader() as uow:
             return uow.incidents.search(query)
 
     def count(self, query: IncidentQuery) -> int:
-        with self._uow() as uow:
+        with self._reader() as uow:
             return uow.incidents.count(query)
 
     def notifications(self, incident_id: str) -> list[Notification]:
-        with self._uow() as uow:
+        with self._reader() as uow:
             return uow.notifications.for_incident(incident_id)
 
     # -- time passing --------------------------------------------------------------------
