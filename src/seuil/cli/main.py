@@ -46,6 +46,7 @@ def _mount() -> None:
     from seuil.cli.eval_cmd import eval_app
     from seuil.cli.face_cmd import face_app
     from seuil.cli.gate_cmd import gate_app
+    from seuil.cli.incidents_cmd import incidents_app
     from seuil.cli.keys_cmd import keys_app
     from seuil.cli.liveness_cmd import eval_liveness
     from seuil.cli.people_cmd import people_app
@@ -67,6 +68,7 @@ def _mount() -> None:
     app.add_typer(keys_app, name="keys")
     app.add_typer(gate_app, name="gate")
     app.command("web")(web)
+    app.add_typer(incidents_app, name="incidents")
 
 
 @app.callback()
