@@ -333,8 +333,18 @@ def build_entrance_commander(site: Site, config: SiteConfig) -> DoorsCommander:
 def _camera_source(camera: object, on_fault: Callable[..., None]) -> FrameSource:
     from seuil.adapters.cameras.av_source import StreamSource
     from seuil.adapters.cameras.file_source import FileSource
-    from seuil.site_config import FileCamera, MjpegCamera, RtspCamera, WebcamCamera
+    from seuil.adapters.cameras.presentation import PresentationSource
+    from seuil.site_config import (
+        FileCamera,
+        MjpegCamera,
+        PresentationCamera,
+        RtspCamera,
+        WebcamCamera,
+    )
 
+    if isinstance(camera, PresentationCamera):
+        return PresentationSource(camera.id, size=(camera.width, camera.height),
+                                  on_fault=on_fault)  # fmt: skip
     if isinstance(camera, FileCamera):
         return FileSource(camera.path, camera.id, loop=camera.loop, on_fault=on_fault)
     if isinstance(camera, RtspCamera):
@@ -522,7 +532,7 @@ def build_gate_lanes(
                                           gate.accept_fmr, gate.identification_margin)  # fmt: skip
         pipeline = build_gate_pipeline(
             site, gate.id, doors, sink, mode=gate.mode,
-            accept_fmr=gate.accept_fmr, refer_fmr=gate.refer_fmr,
+            accept_fmr=gate.accept_fmr, refer_fmr=gate.refer_fmr, liveness=gate.liveness,
             challenge=challenge_source(gate.active_challenge, gate.challenge_when, heightened),
             engine=engine, options=GateOptions(mode=gate.mode), site_mode=site_mode,
             badges=badges, identifier=identifier,

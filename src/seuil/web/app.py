@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from seuil.services.accounts import AccountService
 from seuil.web import problems
 from seuil.web.auth import LoginRequiredError
+from seuil.web.runtime import WebRuntime
 from seuil.web.security import BodySizeLimit, SecurityHeaders
 from seuil.web.templating import render_error
 
@@ -30,7 +31,13 @@ class WebOptions:
     max_photos: int = 5
 
 
-def create_app(site: Site, accounts: AccountService, options: WebOptions | None = None) -> FastAPI:
+def create_app(
+    site: Site,
+    accounts: AccountService,
+    options: WebOptions | None = None,
+    *,
+    runtime: WebRuntime | None = None,
+) -> FastAPI:
     from seuil.web.api import router as api_router
     from seuil.web.routes import accounts as accounts_routes
     from seuil.web.routes import audit, auth, home, people, roster
@@ -47,6 +54,7 @@ def create_app(site: Site, accounts: AccountService, options: WebOptions | None 
     app.state.site = site
     app.state.accounts = accounts
     app.state.options = opts
+    app.state.runtime = runtime or WebRuntime()
     app.state.pending_rosters = {}
     problems.install(app, render_error)
 
