@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 from pathlib import Path
 
 import typer
@@ -86,7 +87,14 @@ def _run(
             ))  # fmt: skip
         typer.echo(t("Ctrl+C pour arrêter.", "Ctrl+C to stop."))
 
+    # uvicorn handles SIGINT/SIGTERM while it serves, then raises the signal again once
+    # it has shut down: this handler takes it, so the gates, the spool and the database
+    # are closed in order and the process exits 0.
+    received: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda number, frame: received.append(number))
     asyncio.run(serve(runtime, host, port, secure_cookies=behind_tls_proxy, on_ready=ready))
+    typer.echo(t("Site arrêté.", "Site stopped."))
 
 
 @site_app.command("run")
