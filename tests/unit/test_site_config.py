@@ -27,6 +27,7 @@ ENV = {
     "CAM_ENTREE_PASSWORD": "cam-pass-123",
     "BADGE_SAS_TOKEN": "badge-token-456",
     "RELAIS_ENTREE_PASSWORD": "relay-pass-789",
+    "BORNE_PARVIS_TOKEN": "borne-token-321",
 }
 
 
@@ -56,6 +57,10 @@ def test_the_documented_example_loads(example):
     assert config.gate("portail-demo").mode is GateMode.CREDENTIAL_ONLY
     lock = config.airlock("sas-administration")
     assert (lock.outer, lock.inner) == ("sas-exterieur", "sas-interieur")
+    devices = config.devices
+    assert devices.mqtt is not None and devices.sia is not None
+    assert [p.account for p in devices.sia.panels] == ["1234"]
+    assert [d.id for d in devices.devices] == ["bouton-accueil", "borne-parvis"]
 
 
 def test_secrets_are_resolved_but_never_shown(example):
