@@ -359,7 +359,7 @@ def build_runtime(
     site.entrance_commander = mode  # before the PPMS service is first built
     mode.set(site.ppms.current().mode.value)
     data_dir.mkdir(parents=True, exist_ok=True)
-    spool = SpoolingSink(site.incidents, data_dir / "signals.spool")
+    spool = SpoolingSink(site.incidents, data_dir / "signals.spool", write_ahead=True)
     runtime = SiteRuntime(site, config, accounts, spool, mode, Flag())
     demo = list(demo_devices or [])
     _register_devices(site, config, demo)
