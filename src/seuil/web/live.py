@@ -68,8 +68,8 @@ def stream(
     wanted = list(topics)
 
     async def events() -> AsyncIterator[str]:
-        yield f"retry: {RETRY_MS}\n: seuil\n\n"
         async with bus.subscribe(wanted, after=after) as sub:
+            yield f"retry: {RETRY_MS}\n: seuil\n\n"  # subscribed: nothing is missed from here
             while True:
                 event = await sub.get(timeout=keepalive_s)
                 if event is None:
