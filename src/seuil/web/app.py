@@ -29,18 +29,31 @@ class WebOptions:
     secure_cookies: bool = False
     max_upload_bytes: int = 20_000_000
     max_photos: int = 5
+    sse_keepalive_s: float = 15.0  # a comment on idle event streams, this often
 
 
 def create_app(
     site: Site,
     accounts: AccountService,
     options: WebOptions | None = None,
-    *,
     runtime: WebRuntime | None = None,
 ) -> FastAPI:
+    """The site's web app; ``runtime`` is the running site's view (gates, devices, demo)
+    when there is one (``seuil site run``); without it the live pages show no gate."""
     from seuil.web.api import router as api_router
     from seuil.web.routes import accounts as accounts_routes
-    from seuil.web.routes import audit, auth, home, people, roster
+    from seuil.web.routes import (
+        audit,
+        auth,
+        devices,
+        events,
+        gate,
+        home,
+        incidents,
+        people,
+        roster,
+        settings,
+    )
 
     opts = options or WebOptions()
     app = FastAPI(
@@ -65,7 +78,8 @@ def create_app(
     app.add_exception_handler(LoginRequiredError, login_required)
     static = files("seuil.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, home, people, roster, audit, accounts_routes):
+    for module in (auth, home, people, roster, audit, accounts_routes, gate, incidents,
+                   devices, settings, events):  # fmt: skip
         app.include_router(module.router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.add_middleware(BodySizeLimit, max_bytes=opts.max_upload_bytes)
