@@ -12,7 +12,6 @@ under ``site-*.png``; the folder is printed."""
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +24,11 @@ from tests.web.test_browser import CHROMIUM
 from tests.web.test_pages import ROSTER
 
 from seuil.adapters.auth import Argon2Hasher, TotpCodes
-from seuil.adapters.cameras.presentation import PresentationSource
-from seuil.bootstrap import build_face_engine, build_gate_feed, build_gate_pipeline, build_site
+from seuil.bootstrap import build_site
 from seuil.domain.accounts import Role
-from seuil.gate.runner import GateLane
+from seuil.runtime.demo import DEMO_DEVICES, demo_config, demo_videos
+from seuil.runtime.site_process import build_app, build_runtime
 from seuil.services.accounts import AccountService
-from seuil.web import create_app
-from seuil.web.runtime import DemoDevice, GateInfo, WebRuntime
 
 PASSWORD = "un mot de passe solide"
 AGENT_PASSWORD = "le mot de passe de la loge"
@@ -64,35 +61,21 @@ def running_site(
     agent = accounts.login("agent", PASSWORD).account
     accounts.change_password(agent.id, PASSWORD, AGENT_PASSWORD)
 
-    camera = PresentationSource("cam-entree", size=(960, 540))
-    feed = build_gate_feed(site, site.incidents)
-    # Liveness off: the demo videos are broadcast recordings (see tests/gate).
-    pipeline = build_gate_pipeline(site, "entree", lambda: None, feed.feed, liveness=False,
-                                   engine=build_face_engine(site.settings, "gate"))  # fmt: skip
-    lane = GateLane("entree", camera, pipeline)
-    videos = {"obama.mp4": shared / "video/obama.mp4"}
-    runtime = WebRuntime(
-        gates=[GateInfo("entree", "Entrée principale", "verification", "cam-entree", 1e-3, 1e-2)],
-        signals=site.incidents,
-        gate_health=lambda gate: {"caméra": camera.health().state.value, "images": lane.frames},
-        presenters={"entree": lambda text, video: camera.present(videos[video], text)},
-        demo_videos=videos,
-        demo_devices=[DemoDevice("demo-panic-1", "panic_button", "Bouton panique (loge)", "loge")],
-        demo_wallet={},
-    )  # fmt: skip
-    stop = threading.Event()
-    thread = threading.Thread(target=lane.run, args=(stop,), daemon=True)
-    thread.start()
+    # The site process itself (seuil site run / seuil demo) on the demonstration site
+    # file: the presentation camera, a simulated door, the real engines, the write-ahead
+    # signal buffer, the demo devices.
+    runtime = build_runtime(site, demo_config(), accounts=accounts, data_dir=tmp_path / "data",
+                            demo_devices=list(DEMO_DEVICES), demo_videos=demo_videos(shared),
+                            demo_wallet=True)  # fmt: skip
+    runtime.start_background()
     shots = Path(os.environ.get("SEUIL_ARTIFACTS", "/tmp/seuil-screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
     print(f"screenshots: {shots}")
     try:
-        with serving(create_app(site, accounts, runtime=runtime)) as base:
+        with serving(build_app(runtime)) as base:
             yield RunningSite(base, shots)
     finally:
-        stop.set()
-        thread.join(10)
-        site.close()
+        runtime.stop()
 
 
 def test_the_whole_site_in_a_browser(running_site: RunningSite, shared: Path) -> None:
@@ -146,7 +129,7 @@ def test_the_whole_site_in_a_browser(running_site: RunningSite, shared: Path) ->
         page.goto(base + "/gate/entree")
         expect(page.locator("[data-live-status]")).to_have_text("en direct")
         page.get_by_label("Carte présentée").select_option(index=1)
-        page.get_by_label("Vidéo").select_option("obama.mp4")
+        page.get_by_label("Vidéo").select_option("obama")
         page.get_by_role("button", name="Présenter").click()
         expect(page.locator(".now .verdict")).to_have_text("ENTRÉE AUTORISÉE",
                                                            timeout=LIVE_TIMEOUT_MS)  # fmt: skip
@@ -170,7 +153,7 @@ def test_the_whole_site_in_a_browser(running_site: RunningSite, shared: Path) ->
         expect(page.locator("[data-live-status]")).to_have_text("en direct")
         other = context.new_page()
         other.goto(base + "/incidents")
-        other.get_by_role("button", name="Bouton panique (loge)").click()
+        other.get_by_role("button", name=DEMO_DEVICES[0].label).click()
         other.close()
         row = page.locator("tr", has_text="alerte panique")
         expect(row).to_be_visible(timeout=10_000)
