@@ -216,7 +216,9 @@ def database_sync(archive: Path, pupils: list[RosterEntry], folder: Path, url: s
     ]
     arrivals = entries(len(pupils) // 20, random.Random(8))  # noqa: S311
     nxt = folder / "next.xml"
-    nxt.write_bytes(siecle_xml(kept + [replace(a, external_id="8" + a.external_id) for a in arrivals]))
+    nxt.write_bytes(
+        siecle_xml(kept + [replace(a, external_id="8" + a.external_id) for a in arrivals])
+    )
     started = time.perf_counter()
     second = sync(nxt)
     second_ms = (time.perf_counter() - started) * 1000
