@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,6 +34,7 @@ from seuil.settings import (
 if TYPE_CHECKING:
     from seuil.domain.gate import GateDecision, GateMode
     from seuil.domain.lane import LaneAlert
+    from seuil.domain.retention import DataKind
     from seuil.domain.site_mode import SiteModeSource
     from seuil.gate.badge_http import BadgeEndpoint
     from seuil.gate.badge_inbox import BadgeInbox
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         Identifier,
     )
     from seuil.gate.runner import GateLane
+    from seuil.ports.clock import Clock
     from seuil.ports.doors import Door
     from seuil.ports.frames import FrameSource
     from seuil.ports.liveness import ActiveChallenge
@@ -156,11 +158,14 @@ class Site:
         from seuil.services.consent import ConsentService
         from seuil.services.credentials import CredentialService
         from seuil.services.gate_access import GateAccessService
+        from seuil.services.impact_assessment import ImpactAssessmentService
         from seuil.services.people import PeopleService
+        from seuil.services.purge import PurgeService
         from seuil.services.roster import RosterService
+        from seuil.services.subject_requests import SubjectRequestService
 
         self.settings = settings
-        self.clock = SystemClock()
+        self.clock: Clock = SystemClock()
         self.database_url = settings.database.url or default_database_url()
         self.db = create_storage_engine(self.database_url)
         upgrade_engine(self.db)
@@ -187,7 +192,24 @@ class Site:
         self.credentials = CredentialService(uow, self.clock, self.codec, settings.site.id, reader)
         self.gate_access = GateAccessService(uow, self.credentials, self.cipher, reader)
         self.roster = RosterService(uow, self.clock)
+        self.retention = settings.retention.policy()
+        self.purge = PurgeService(uow, self.clock, self.retention, self.compact)
+        self.subjects = SubjectRequestService(uow, self.clock, settings.site.id)
+        self.impact_assessments = ImpactAssessmentService(uow, self.clock)
         self._enrolment: EnrolmentService | None = None
+
+    def compact(self, kinds: Collection[DataKind]) -> None:
+        """After a purge: removed rows leave the database files too."""
+        from seuil.adapters.storage.retention import compact_tables
+
+        compact_tables(self.db, kinds)
+
+    def set_clock(self, clock: Clock) -> None:
+        """Tests: one injected clock for every use case of the site."""
+        self.clock = clock
+        for service in (self.people, self.consent, self.credentials, self.roster, self.purge,
+                        self.subjects, self.impact_assessments):  # fmt: skip
+            service._clock = clock
 
     @property
     def enrolment(self) -> EnrolmentService:
@@ -384,6 +406,10 @@ def build_gate_lanes(
     from seuil.ports.frames import DeviceFault
     from seuil.site_config import WiegandHttpReader
 
+    # Identification (1:N) starts only on the impact assessment the head of school recorded.
+    site.impact_assessments.check_gates(
+        (g.id, g.impact_assessment_ref) for g in config.gates if g.mode.value == "identification"
+    )
     lanes: list[GateLane] = []
     skipped: list[str] = []
     for gate in config.gates:

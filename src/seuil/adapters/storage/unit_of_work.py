@@ -29,11 +29,13 @@ from seuil.adapters.storage.db import Db
 from seuil.adapters.storage.engine import READ_ONLY_OPTION, truncate_wal
 from seuil.adapters.storage.errors import storage_errors
 from seuil.adapters.storage.gate_events import SqlGateEventLog
+from seuil.adapters.storage.impact_assessments import SqlImpactAssessmentRepository
 from seuil.adapters.storage.repositories import (
     SqlConsentRepository,
     SqlCredentialRepository,
     SqlPeopleRepository,
 )
+from seuil.adapters.storage.retention import SqlRetentionStore
 
 if TYPE_CHECKING:
     from seuil.ports.storage import UnitOfWork
@@ -68,6 +70,8 @@ class SqlUnitOfWork:
         self.api_tokens = SqlApiTokenRepository(self._db)
         self.login_throttle = SqlThrottleRepository(self._db)
         self.setup_tokens = SqlSetupTokenRepository(self._db)
+        self.retention = SqlRetentionStore(self._db)
+        self.impact_assessments = SqlImpactAssessmentRepository(self._db)
 
     def __enter__(self) -> Self:
         if self._db.connection is not None:

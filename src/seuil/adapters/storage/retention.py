@@ -1,0 +1,142 @@
+"""SQL side of retention: what is past its period, and the statements that remove it.
+
+Every removal flags the unit of work (``erased_blobs``) so the commit truncates SQLite's
+WAL; SQLite's ``secure_delete`` has already zeroed the freed bytes in the file itself.
+On PostgreSQL deleted row versions stay in the table's file until it is rewritten:
+:func:`compact_tables` runs ``VACUUM FULL`` on the tables a purge touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Collection
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from seuil.adapters.storage import tables as t
+from seuil.adapters.storage.db import Db
+from seuil.adapters.storage.engine import truncate_wal
+from seuil.domain.people import PersonStatus
+from seuil.domain.retention import DataKind
+
+logger = logging.getLogger(__name__)
+
+# The tables that hold each kind (what compact_tables rewrites after a purge).
+TABLES: dict[DataKind, tuple[str, ...]] = {
+    DataKind.TEMPLATE: ("templates",),
+    DataKind.ENROLMENT_PHOTO: ("photos",),
+    DataKind.GATE_EVENT_IDENTIFIED: ("gate_events",),
+    DataKind.GATE_EVENT_STATISTICS: ("gate_events",),
+    DataKind.AUDIT_ENTRY: ("audit_log",),
+    DataKind.DEPARTED_PERSON: ("people", "consents", "credentials", "gate_events"),
+}
+
+
+def pseudonym() -> str:
+    """A random stand-in for a person in old gate events; the mapping is never kept."""
+    return PSEUDONYM_PREFIX + secrets.token_hex(6).upper()
+
+
+PSEUDONYM_PREFIX = "X-"
+
+
+def _real_person(column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    return sa.and_(column.is_not(None), ~column.startswith(PSEUDONYM_PREFIX))
+
+
+class SqlRetentionStore:
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    def _unused_since(self, table: sa.Table, cutoff: datetime) -> list[str]:
+        """Refs whose blob is older than ``cutoff`` and whose credentials all ended before
+        it (expired or revoked); a person with no credential at all counts too."""
+        c = t.credentials.c
+        ended = sa.func.coalesce(c.revoked_at, c.valid_until)
+        still_used = sa.exists().where(c.person_ref == table.c.person_ref, ended >= cutoff)
+        statement = (
+            sa.select(table.c.person_ref)
+            .where(table.c.created_at < cutoff, ~still_used)
+            .order_by(table.c.person_ref)
+        )
+        return list(self._db.execute(statement).scalars())
+
+    def templates_unused_since(self, cutoff: datetime) -> list[str]:
+        return self._unused_since(t.templates, cutoff)
+
+    def photos_unused_since(self, cutoff: datetime) -> list[str]:
+        return self._unused_since(t.photos, cutoff)
+
+    def identified_gate_events(self, before: datetime) -> int:
+        c = t.gate_events.c
+        named = sa.or_(_real_person(c.person_ref), c.credential_id.is_not(None))
+        statement = sa.select(sa.func.count()).where(c.at < before, named)
+        return int(self._db.execute(statement).scalar_one())
+
+    def pseudonymise_gate_events(self, before: datetime) -> int:
+        """Old events keep gate, time, decision and scores; the person becomes a random
+        pseudonym (one per person and run, never stored elsewhere) and the credential
+        goes. Counts per person stay possible, linking them back does not."""
+        c = t.gate_events.c
+        refs = self._db.execute(
+            sa.select(c.person_ref).where(c.at < before, _real_person(c.person_ref)).distinct()
+        ).scalars()
+        changed = 0
+        for ref in list(refs):
+            result = self._db.execute(
+                sa.update(t.gate_events)
+                .where(c.at < before, c.person_ref == ref)
+                .values(person_ref=pseudonym(), credential_id=None)
+            )
+            changed += result.rowcount
+        result = self._db.execute(
+            sa.update(t.gate_events)
+            .where(c.at < before, c.credential_id.is_not(None))
+            .values(credential_id=None)
+        )
+        changed += result.rowcount
+        self._db.erased_blobs |= changed > 0
+        return changed
+
+    def gate_events_before(self, before: datetime) -> int:
+        statement = sa.select(sa.func.count()).where(t.gate_events.c.at < before)
+        return int(self._db.execute(statement).scalar_one())
+
+    def delete_gate_events(self, before: datetime) -> int:
+        result = self._db.execute(sa.delete(t.gate_events).where(t.gate_events.c.at < before))
+        self._db.erased_blobs |= result.rowcount > 0
+        return int(result.rowcount)
+
+    def departed_before(self, day: date) -> list[str]:
+        """People who left before ``day`` (by leave date, else by their last update)."""
+        c = t.people.c
+        left_on = sa.func.coalesce(c.leave_date, sa.cast(c.updated_at, sa.Date))
+        statement = (
+            sa.select(c.ref)
+            .where(c.status == PersonStatus.LEFT.value, left_on < day)
+            .order_by(c.ref)
+        )
+        return list(self._db.execute(statement).scalars())
+
+
+def compact_tables(engine: sa.Engine, kinds: Collection[DataKind]) -> None:
+    """Make removed rows unrecoverable from the database files.
+
+    SQLite: ``secure_delete`` already zeroed them; checkpoint and truncate the WAL.
+    PostgreSQL: ``VACUUM FULL`` rewrites each touched table (a short exclusive lock:
+    seconds for a school's tables), since a plain VACUUM leaves the old bytes in place.
+    """
+    names = sorted({name for kind in kinds for name in TABLES.get(kind, ())})
+    if not names:
+        return
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            if not truncate_wal(conn):
+                logger.warning("purge: WAL not truncated (readers were active); next run will")
+            return
+        autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
+        preparer = conn.dialect.identifier_preparer
+        for name in names:
+            autocommit.exec_driver_sql(f"VACUUM FULL {preparer.quote(name)}")
