@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from seuil.ports.doors import Door
     from seuil.ports.frames import FrameSource
     from seuil.ports.liveness import ActiveChallenge
+    from seuil.services.dpia import DpiaService, GateFacts
     from seuil.services.enrolment import EnrolmentService
     from seuil.site_config import SiteConfig
 
@@ -198,6 +199,19 @@ class Site:
         self.impact_assessments = ImpactAssessmentService(uow, self.clock)
         self._enrolment: EnrolmentService | None = None
 
+    def dpia(self) -> DpiaService:
+        """The impact-assessment generator on this site's data and settings."""
+        from seuil.adapters.storage.audit_log import verify_audit
+        from seuil.services.dpia import DpiaService
+
+        def audit_state() -> tuple[bool, int]:
+            with self.reader() as uow:
+                verdict = verify_audit(uow)
+            return verdict.ok, verdict.entries
+
+        return DpiaService(self.uow, self.clock, self.settings.site.name, self.settings.site.id,
+                           self.retention, audit_state)  # fmt: skip
+
     def compact(self, kinds: Collection[DataKind]) -> None:
         """After a purge: removed rows leave the database files too."""
         from seuil.adapters.storage.retention import compact_tables
@@ -231,6 +245,16 @@ class Site:
 
 def build_site(settings: Settings | None = None) -> Site:
     return Site(settings or Settings())
+
+
+def gate_facts(config: SiteConfig) -> list[GateFacts]:
+    """What the impact assessment says of each configured gate."""
+    from seuil.services.dpia import GateFacts
+
+    return [
+        GateFacts(g.id, g.name, g.mode.value, tuple(g.storage), g.impact_assessment_ref)
+        for g in config.gates
+    ]
 
 
 # -- gates from the site configuration ------------------------------------------------------

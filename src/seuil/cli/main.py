@@ -41,6 +41,7 @@ def _mount() -> None:
     from seuil.cli.bench_cmd import bench_app
     from seuil.cli.consent_cmd import consent_app
     from seuil.cli.credentials_cmd import credentials_app, enrol
+    from seuil.cli.data_protection_cmd import dpia_app, purge, subject_app
     from seuil.cli.db_cmd import db_app
     from seuil.cli.demo_cmd import demo
     from seuil.cli.eval_cmd import eval_app
@@ -67,6 +68,9 @@ def _mount() -> None:
     app.add_typer(keys_app, name="keys")
     app.add_typer(gate_app, name="gate")
     app.command("web")(web)
+    app.command("purge")(purge)
+    app.add_typer(subject_app, name="subject")
+    app.add_typer(dpia_app, name="dpia")
 
 
 @app.callback()

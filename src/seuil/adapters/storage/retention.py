@@ -12,6 +12,7 @@ import logging
 import secrets
 from collections.abc import Collection
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -108,6 +109,37 @@ class SqlRetentionStore:
         result = self._db.execute(sa.delete(t.gate_events).where(t.gate_events.c.at < before))
         self._db.erased_blobs |= result.rowcount > 0
         return int(result.rowcount)
+
+    def inventory(self, now: datetime) -> dict[str, int]:
+        """How much is held, for the impact assessment: counts only."""
+        counts: dict[str, int] = {}
+
+        def count(key: str, statement: sa.Select[Any]) -> None:
+            counts[key] = int(self._db.execute(statement).scalar_one())
+
+        n = sa.func.count()
+        p = t.people.c
+        for row in self._db.execute(
+            sa.select(p.kind, p.status, n.label("n")).group_by(p.kind, p.status)
+        ):
+            counts[f"people.{row.kind}.{row.status}"] = int(row.n)
+        s = t.templates.c
+        for row in self._db.execute(sa.select(s.storage, n.label("n")).group_by(s.storage)):
+            counts[f"templates.{row.storage}"] = int(row.n)
+        count("photos", sa.select(n).select_from(t.photos))
+        c = t.credentials.c
+        live = sa.and_(c.revoked_at.is_(None), c.valid_until > now)
+        count("credentials.live", sa.select(n).where(live))
+        count("gate_events", sa.select(n).select_from(t.gate_events))
+        count("audit_entries", sa.select(n).select_from(t.audit_log))
+        # The consent in force is each person's latest record.
+        latest: dict[str, str] = {}
+        k = t.consents.c
+        for row in self._db.execute(sa.select(k.person_ref, k.state).order_by(k.recorded_at, k.id)):
+            latest[row.person_ref] = row.state
+        for state in ("given", "refused", "withdrawn"):
+            counts[f"consents.{state}"] = sum(1 for s in latest.values() if s == state)
+        return counts
 
     def departed_before(self, day: date) -> list[str]:
         """People who left before ``day`` (by leave date, else by their last update)."""
