@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from seuil.web.templating import render_error
 
 if TYPE_CHECKING:
     from seuil.bootstrap import Site
+    from seuil.services.dpia import GateFacts
 
 API_PREFIX = "/api/v1"
 
@@ -30,10 +32,16 @@ class WebOptions:
     max_photos: int = 5
 
 
-def create_app(site: Site, accounts: AccountService, options: WebOptions | None = None) -> FastAPI:
+def create_app(
+    site: Site,
+    accounts: AccountService,
+    options: WebOptions | None = None,
+    gates: Sequence[GateFacts] = (),
+) -> FastAPI:
+    """``gates``: the configured gates, as the impact assessment describes them."""
     from seuil.web.api import router as api_router
     from seuil.web.routes import accounts as accounts_routes
-    from seuil.web.routes import audit, auth, home, people, roster
+    from seuil.web.routes import audit, auth, home, people, roster, subjects
 
     opts = options or WebOptions()
     app = FastAPI(
@@ -57,7 +65,8 @@ def create_app(site: Site, accounts: AccountService, options: WebOptions | None 
     app.add_exception_handler(LoginRequiredError, login_required)
     static = files("seuil.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, home, people, roster, audit, accounts_routes):
+    app.state.gates = list(gates)
+    for module in (auth, home, people, roster, audit, accounts_routes, subjects):
         app.include_router(module.router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.add_middleware(BodySizeLimit, max_bytes=opts.max_upload_bytes)

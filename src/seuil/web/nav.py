@@ -23,6 +23,12 @@ NAV = (
     NavItem("/people", Permission.VIEW_PEOPLE, "Personnes", "People"),
     NavItem("/roster", Permission.SYNC_ROSTER, "Import SIECLE / CSV", "Roster import"),
     NavItem("/audit", Permission.VIEW_AUDIT, "Journal d'audit", "Audit trail"),
+    NavItem(
+        "/subjects",
+        Permission.EXPORT_SUBJECT_DATA,
+        "Droits des personnes, AIPD",
+        "Subject requests, DPIA",
+    ),
     NavItem("/accounts", Permission.MANAGE_ACCOUNTS, "Comptes", "Accounts"),
     NavItem("/account/tokens", Permission.USE_API, "Jetons d'API", "API tokens"),
 )
