@@ -58,7 +58,7 @@ def web(
     try:
         uvicorn.run(app, host=host, port=port, proxy_headers=behind_tls_proxy,
                     forwarded_allow_ips="127.0.0.1" if behind_tls_proxy else None,
-                    log_level="warning")  # fmt: skip
+                    log_level="warning", access_log=False)  # fmt: skip
     finally:
         purge.stop()
         site.close()
