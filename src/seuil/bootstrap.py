@@ -212,11 +212,11 @@ class Site:
         return DpiaService(self.uow, self.clock, self.settings.site.name, self.settings.site.id,
                            self.retention, audit_state)  # fmt: skip
 
-    def compact(self, kinds: Collection[DataKind]) -> None:
-        """After a purge: removed rows leave the database files too."""
+    def compact(self, kinds: Collection[DataKind]) -> set[DataKind]:
+        """After a purge: removed rows leave the database files too (see compact_tables)."""
         from seuil.adapters.storage.retention import compact_tables
 
-        compact_tables(self.db, kinds)
+        return compact_tables(self.db, kinds)
 
     def set_clock(self, clock: Clock) -> None:
         """Tests: one injected clock for every use case of the site."""

@@ -31,9 +31,10 @@ ACTOR = "system:retention"
 
 
 class StorageCompactor(Protocol):
-    """Makes removed rows unrecoverable from the files of the store."""
+    """Makes removed rows unrecoverable from the files of the store; returns the kinds
+    it could not finish (busy tables, rows still visible to a running transaction)."""
 
-    def __call__(self, kinds: Collection[DataKind]) -> None: ...
+    def __call__(self, kinds: Collection[DataKind]) -> set[DataKind]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class PurgeService:
         self.policy = policy
         self._compactor = compactor
         self._open_incidents = open_incidents
+        self.pending_compaction: set[DataKind] = set()  # retried by the next run
 
     def run(self, dry_run: bool = False, actor: str = ACTOR) -> PurgeReport:
         now = self._clock.now()
@@ -111,8 +113,9 @@ class PurgeService:
         touched = {kind for kind in DataKind if named.get(kind.value)}
         if named["gate_event_deleted"] or named["gate_event_pseudonymised"]:
             touched.add(DataKind.GATE_EVENT_STATISTICS)
+        touched |= self.pending_compaction
         if touched and self._compactor is not None:
-            self._compactor(touched)
+            self.pending_compaction = self._compactor(touched)
         logger.info("retention purge: %s", named)  # counts only
         return PurgeReport(now, False, named, kept)
 

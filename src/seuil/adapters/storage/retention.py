@@ -9,6 +9,7 @@ On PostgreSQL deleted row versions stay in the table's file until it is rewritte
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Collection
 from datetime import date, datetime
@@ -153,22 +154,63 @@ class SqlRetentionStore:
         return list(self._db.execute(statement).scalars())
 
 
-def compact_tables(engine: sa.Engine, kinds: Collection[DataKind]) -> None:
-    """Make removed rows unrecoverable from the database files.
+_KEPT = re.compile(r"(\d+) dead row versions cannot be removed yet")
+
+
+def compact_tables(
+    engine: sa.Engine, kinds: Collection[DataKind], lock_timeout_s: float = 5.0
+) -> set[DataKind]:
+    """Make removed rows unrecoverable from the database files; returns the kinds whose
+    tables could not be fully compacted this time (the purge retries them next run).
 
     SQLite: ``secure_delete`` already zeroed them; checkpoint and truncate the WAL.
-    PostgreSQL: ``VACUUM FULL`` rewrites each touched table (a short exclusive lock:
-    seconds for a school's tables), since a plain VACUUM leaves the old bytes in place.
+    PostgreSQL: ``VACUUM FULL`` rewrites each touched table, since a plain VACUUM leaves
+    the old bytes in place. It needs an exclusive lock: it waits at most
+    ``lock_timeout_s`` (the gates keep writing events meanwhile) and otherwise gives up
+    until the next run; row versions that a running transaction can still see are
+    kept by PostgreSQL, and also retried.
     """
     names = sorted({name for kind in kinds for name in TABLES.get(kind, ())})
     if not names:
-        return
+        return set()
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            if not truncate_wal(conn):
-                logger.warning("purge: WAL not truncated (readers were active); next run will")
-            return
-        autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
-        preparer = conn.dialect.identifier_preparer
+            if truncate_wal(conn):
+                return set()
+            logger.warning("purge: WAL not truncated (readers were active); retried next run")
+            return set(kinds)
+        return _vacuum_full(conn, names, kinds, lock_timeout_s)
+
+
+def _vacuum_full(
+    conn: sa.Connection, names: list[str], kinds: Collection[DataKind], lock_timeout_s: float
+) -> set[DataKind]:
+    auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+    driver: Any = auto.connection.driver_connection
+    notes: list[str] = []
+
+    def collect(diagnostic: Any) -> None:
+        notes.append(str(diagnostic.message_detail or ""))
+
+    driver.add_notice_handler(collect)
+    preparer = conn.dialect.identifier_preparer
+    unfinished: set[str] = set()
+    try:
+        auto.exec_driver_sql(f"SET lock_timeout = {max(1, int(lock_timeout_s * 1000))}")
         for name in names:
-            autocommit.exec_driver_sql(f"VACUUM FULL {preparer.quote(name)}")
+            notes.clear()
+            try:
+                auto.exec_driver_sql(f"VACUUM (FULL, VERBOSE) {preparer.quote(name)}")
+            except sa.exc.OperationalError:  # lock timeout: the table is busy
+                logger.warning("purge: %s busy, compaction retried next run", name)
+                unfinished.add(name)
+                continue
+            kept = sum(int(m.group(1)) for note in notes for m in _KEPT.finditer(note))
+            if kept:
+                logger.warning("purge: %d old row versions of %s still visible to a running "
+                               "transaction; compaction retried next run", kept, name)  # fmt: skip
+                unfinished.add(name)
+    finally:
+        driver.remove_notice_handler(collect)
+        auto.exec_driver_sql("RESET lock_timeout")
+    return {kind for kind in kinds if unfinished & set(TABLES.get(kind, ()))}
