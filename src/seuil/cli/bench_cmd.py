@@ -56,7 +56,9 @@ def bench_incidents(
     messages: int = typer.Option(5000, help="trames SIA à envoyer"),
     connections: int = typer.Option(8, help="connexions SIA simultanées (centrales)"),
     events: int = typer.Option(2000, help="événements MQTT à publier"),
-    sink: list[str] = typer.Option(["memory", "sqlite"], help="destination(s) des signaux"),
+    sink: list[str] = typer.Option(
+        ["memory", "sqlite", "incidents"], help="destination(s) des signaux"
+    ),
     mqtt: str = typer.Option("127.0.0.1:1883", help="broker MQTT (vide : pas de MQTT)"),
 ) -> None:
     """Signaux par seconde : SIA DC-09 avec ACK (latence p50/p99) et MQTT via le broker.

@@ -9,8 +9,8 @@
 
 The sink is a parameter (:data:`SINKS`: a name -> a function building it in a work
 folder, in the receiver's process): ``sqlite`` (a real SQLite table through
-SQLAlchemy, fsynced per signal) or ``memory`` (the receiver alone). The incident
-service registers itself here once it exists.
+SQLAlchemy, fsynced per signal), ``incidents`` (the disk buffer and the real incident
+engine on a SQLite site database: the production path) or ``memory`` (the receiver alone).
 """
 
 from __future__ import annotations
@@ -56,7 +56,26 @@ def _sqlite_sink(folder: Path) -> SignalSink:
     return log
 
 
-SINKS: dict[str, Callable[[Path], SignalSink]] = {"memory": _memory_sink, "sqlite": _sqlite_sink}
+def _incidents_sink(folder: Path) -> SignalSink:
+    """The production path: the disk buffer in front of the real incident engine
+    (deduplication, correlation, audit, notifications) on a SQLite site database."""
+    from seuil.adapters.signal_spool import SpoolingSink
+    from seuil.bootstrap import build_site
+    from seuil.settings import KeySettings, Settings, SiteSettings, StorageSettings
+
+    settings = Settings(
+        site=SiteSettings(id="BENCH", name="bench"),
+        database=StorageSettings(url=f"sqlite:///{folder / 'bench-site.sqlite3'}"),
+        keys=KeySettings(dir=folder / "keys"),
+    )
+    return SpoolingSink(build_site(settings).incidents, folder / "bench.spool")
+
+
+SINKS: dict[str, Callable[[Path], SignalSink]] = {
+    "memory": _memory_sink,
+    "sqlite": _sqlite_sink,
+    "incidents": _incidents_sink,
+}
 _WINDOW = 200  # MQTT events published but not yet stored
 
 

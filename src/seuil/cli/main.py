@@ -43,16 +43,19 @@ def _mount() -> None:
     from seuil.cli.credentials_cmd import credentials_app, enrol
     from seuil.cli.data_protection_cmd import dpia_app, purge, subject_app
     from seuil.cli.db_cmd import db_app
-    from seuil.cli.demo_cmd import demo
+    from seuil.cli.demo_cmd import demo as engine_demo
     from seuil.cli.eval_cmd import eval_app
     from seuil.cli.face_cmd import face_app
     from seuil.cli.gate_cmd import gate_app
+    from seuil.cli.incidents_cmd import incidents_app
     from seuil.cli.keys_cmd import keys_app
     from seuil.cli.liveness_cmd import eval_liveness
     from seuil.cli.people_cmd import people_app
     from seuil.cli.roster_cmd import roster_app
+    from seuil.cli.site_cmd import demo, site_app
     from seuil.cli.web_cmd import web
 
+    face_app.command("demo")(engine_demo)
     app.add_typer(face_app, name="face")
     eval_app.command("liveness")(eval_liveness)
     app.add_typer(eval_app, name="eval")
@@ -68,6 +71,8 @@ def _mount() -> None:
     app.add_typer(keys_app, name="keys")
     app.add_typer(gate_app, name="gate")
     app.command("web")(web)
+    app.add_typer(incidents_app, name="incidents")
+    app.add_typer(site_app, name="site")
     app.command("purge")(purge)
     app.add_typer(subject_app, name="subject")
     app.add_typer(dpia_app, name="dpia")

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from seuil.services.accounts import AccountService
 from seuil.web import problems
 from seuil.web.auth import LoginRequiredError
+from seuil.web.runtime import WebRuntime
 from seuil.web.security import BodySizeLimit, SecurityHeaders
 from seuil.web.templating import render_error
 
@@ -37,6 +38,8 @@ def create_app(
     accounts: AccountService,
     options: WebOptions | None = None,
     gates: Sequence[GateFacts] = (),
+    *,
+    runtime: WebRuntime | None = None,
 ) -> FastAPI:
     """``gates``: the configured gates, as the impact assessment describes them."""
     from seuil.web.api import router as api_router
@@ -55,6 +58,7 @@ def create_app(
     app.state.site = site
     app.state.accounts = accounts
     app.state.options = opts
+    app.state.runtime = runtime or WebRuntime()
     app.state.pending_rosters = {}
     problems.install(app, render_error)
 

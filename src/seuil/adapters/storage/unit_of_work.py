@@ -30,6 +30,13 @@ from seuil.adapters.storage.engine import READ_ONLY_OPTION, truncate_wal
 from seuil.adapters.storage.errors import storage_errors
 from seuil.adapters.storage.gate_events import SqlGateEventLog
 from seuil.adapters.storage.impact_assessments import SqlImpactAssessmentRepository
+from seuil.adapters.storage.incident_cache import cache_for
+from seuil.adapters.storage.incidents import (
+    SqlDeviceRegistry,
+    SqlIncidentRepository,
+    SqlNotificationOutbox,
+    SqlSiteStateRepository,
+)
 from seuil.adapters.storage.repositories import (
     SqlConsentRepository,
     SqlCredentialRepository,
@@ -58,6 +65,7 @@ class SqlUnitOfWork:
         self._engine = engine
         self._read_only = read_only
         self._db = Db()
+        self._db.incident_cache = cache_for(engine)
         self.people = SqlPeopleRepository(self._db)
         self.consents = SqlConsentRepository(self._db)
         self.credentials = SqlCredentialRepository(self._db)
@@ -70,6 +78,10 @@ class SqlUnitOfWork:
         self.api_tokens = SqlApiTokenRepository(self._db)
         self.login_throttle = SqlThrottleRepository(self._db)
         self.setup_tokens = SqlSetupTokenRepository(self._db)
+        self.incidents = SqlIncidentRepository(self._db)
+        self.notifications = SqlNotificationOutbox(self._db)
+        self.devices = SqlDeviceRegistry(self._db)
+        self.site_state = SqlSiteStateRepository(self._db)
         self.retention = SqlRetentionStore(self._db)
         self.impact_assessments = SqlImpactAssessmentRepository(self._db)
 
@@ -112,9 +124,14 @@ class SqlUnitOfWork:
         conn = self._open()
         self.audit.flush()
         erased = self._db.erased_blobs
+        written = self._db.incidents_written
         self._db.end_transaction()
         with storage_errors(self._engine.url, outcome=_COMMIT_UNKNOWN):
             conn.commit()
+        cache = self._db.incident_cache
+        if cache is not None:
+            for version, incident in written.values():
+                cache.put(incident, version)
         if erased:
             self._purge_wal(conn)
 
