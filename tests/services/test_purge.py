@@ -361,3 +361,42 @@ def test_a_busy_table_is_not_waited_for_but_retried(site: Site, clock: Clock) ->
     clock.advance(1)
     report = site.purge.run()  # nothing new to remove, but the pending table is compacted
     assert report.total == 0 and site.purge.pending_compaction == set()
+
+
+def test_resolved_incidents_and_site_messages_go_after_their_period(
+    site: Site, clock: Clock
+) -> None:
+    from tests.services.test_subject_requests import open_incident
+
+    from seuil.domain.notifications import Notification
+
+    old_note = marker("OLDNOTE")
+    resolved = open_incident(site, clock, "bouton hall", note=old_note)
+    still_open = open_incident(site, clock, "bouton CDI")
+    with site.uow() as uow:
+        uow.notifications.add(Notification.new("", "email", "cpe@lycee.fr", "PPMS",
+                                               marker("SITEMSG"), clock.now()))  # fmt: skip
+        uow.commit()
+    assert old_note.encode() in file_bytes(site)
+    clock.advance(400)
+    dry = site.purge.run(dry_run=True)
+    assert dry.counts["incident"] == 1 and dry.counts["device_log"] == 1
+    report = site.purge.run()
+    assert report.counts["incident"] == 1 and report.counts["device_log"] == 1
+    with site.reader() as uow:
+        assert uow.incidents.get(resolved) is None and uow.incidents.get(still_open) is not None
+        assert uow.notifications.recent() == []
+    assert old_note.encode() not in file_bytes(site)
+
+
+def test_a_departed_person_named_by_an_open_incident_is_kept(site: Site, clock: Clock) -> None:
+    from tests.services.test_subject_requests import open_incident
+
+    gone = add_person(site, clock, status=PersonStatus.LEFT, leave=T0.date())
+    incident_id = open_incident(site, clock, f"tailgating person={gone}")
+    clock.advance(400)
+    report = site.purge.run()
+    assert report.counts["departed_person"] == 0 and report.kept == {"open_incidents": 1}
+    site.incidents.acknowledge(incident_id, "cpe")
+    site.incidents.resolve(incident_id, "cpe", "réglé")
+    assert site.purge.run().counts["departed_person"] == 1

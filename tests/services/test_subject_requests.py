@@ -15,9 +15,9 @@ from seuil.adapters.storage import verify_audit
 from seuil.bootstrap import Site
 from seuil.domain.consent import ConsentGiver, ConsentState
 from seuil.domain.errors import ConflictError, NotFoundError
+from seuil.domain.incidents import Incident, IncidentType, Signal
 from seuil.domain.people import PersonKind
 from seuil.domain.retention import DataKind
-from seuil.services.subject_requests import SubjectRequestService
 
 
 @pytest.fixture
@@ -90,13 +90,37 @@ def test_erase_removes_everything_but_the_legal_exceptions(site: Site, clock: Cl
         site.subjects.export("dpo", ref)
 
 
+def open_incident(site: Site, clock: Clock, raw: str, note: str = "") -> str:
+    """An incident whose signal (and optional acknowledgement note) carry ``raw``/``note``."""
+    incident_id = f"I-{secrets.token_hex(4)}"
+    signal = Signal("gate:entree-nord", "0830042X", "hall", "TG", raw, clock.now(),
+                    IncidentType.PANIC)  # fmt: skip
+    incident = Incident.open(incident_id, signal)
+    if note:
+        incident = incident.acknowledge("cpe", clock.now()).resolve(note, "cpe", clock.now())
+    with site.uow() as uow:
+        uow.incidents.add(incident)
+        uow.commit()
+    return incident_id
+
+
+def test_incidents_that_name_the_person_are_exported(site: Site, clock: Clock) -> None:
+    ref, _ = enrolled(site, clock)
+    by_ref = open_incident(site, clock, f"tailgating person={ref}")
+    clock.advance(1 / 24)  # exported oldest first
+    by_name = open_incident(site, clock, "bouton hall", note="Zoé Œuvrard accompagnée, RAS")
+    open_incident(site, clock, "bouton CDI", note="Œuvrard seul")  # a bare name: not hers
+    incidents = site.subjects.export("dpo", ref)["incidents"]
+    assert [i["id"] for i in incidents] == [by_ref, by_name]
+    assert incidents[0]["signals"][0]["raw"] == f"tailgating person={ref}"
+    assert incidents[1]["notes"][0]["note"] == "Zoé Œuvrard accompagnée, RAS"
+    assert "Zoé Œuvrard" in render_subject_html(site.subjects.export("dpo", ref))
+
+
 def test_an_open_incident_keeps_the_identity_and_says_why(site: Site, clock: Clock) -> None:
     ref, _ = enrolled(site, clock)
-    open_incidents = {ref: 1}
-    service = SubjectRequestService(
-        site.uow, clock, "0830042X", open_incidents=lambda _uow, r: open_incidents.get(r, 0)
-    )
-    erasure = service.erase("dpo", ref, "demande")
+    incident_id = open_incident(site, clock, f"tailgating person={ref}")
+    erasure = site.subjects.erase("dpo", ref, "demande")
     assert not erasure.identity_erased and erasure.template
     kept = {e.what: e for e in erasure.exceptions}
     assert kept["open_incidents"].count == 1 and "17(3)(e)" in kept["open_incidents"].ground_fr
@@ -104,8 +128,9 @@ def test_an_open_incident_keeps_the_identity_and_says_why(site: Site, clock: Clo
         person = uow.people.get(ref)
         assert person is not None and person.status.value == "left"
         assert uow.templates.get(ref) is None and uow.credentials.for_person(ref) == []
-    open_incidents.clear()  # the incident is closed: the erasure completes
-    assert service.erase("dpo", ref, "demande, suite").identity_erased
+    site.incidents.acknowledge(incident_id, "cpe")
+    site.incidents.resolve(incident_id, "cpe", "fausse alerte")
+    assert site.subjects.erase("dpo", ref, "demande, suite").identity_erased  # now complete
 
 
 def test_bad_requests_are_refused_and_change_nothing(site: Site, clock: Clock) -> None:

@@ -23,7 +23,7 @@ from seuil.domain.audit import AuditEvent
 from seuil.domain.retention import DataKind, RetentionPolicy
 from seuil.ports.clock import Clock
 from seuil.ports.storage import UnitOfWork
-from seuil.services.subject_requests import OpenIncidents, erase_person, no_incidents
+from seuil.services.subject_requests import erase_person, open_incidents_naming
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +56,11 @@ class PurgeService:
         clock: Clock,
         policy: RetentionPolicy,
         compactor: StorageCompactor | None = None,
-        open_incidents: OpenIncidents = no_incidents,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self.policy = policy
         self._compactor = compactor
-        self._open_incidents = open_incidents
         self.pending_compaction: set[DataKind] = set()  # retried by the next run
 
     def run(self, dry_run: bool = False, actor: str = ACTOR) -> PurgeReport:
@@ -79,7 +77,13 @@ class PurgeService:
             identified = cut(DataKind.GATE_EVENT_IDENTIFIED, now)
             statistics = cut(DataKind.GATE_EVENT_STATISTICS, now)
             audit_cutoff = cut(DataKind.AUDIT_ENTRY, now)
+            incidents = store.resolved_incidents_before(cut(DataKind.INCIDENT, now))
+            device_cutoff = cut(DataKind.DEVICE_LOG, now)
             if dry_run:
+                counts[DataKind.INCIDENT] = len(incidents)
+                counts[DataKind.DEVICE_LOG] = store.site_messages_before(
+                    device_cutoff, delete=False
+                )
                 counts[DataKind.TEMPLATE] = len(templates)
                 counts[DataKind.ENROLMENT_PHOTO] = len(photos)
                 counts["gate_event_deleted"] = store.gate_events_before(statistics)
@@ -93,11 +97,14 @@ class PurgeService:
             counts[DataKind.TEMPLATE] = sum(uow.templates.erase(ref) for ref in templates)
             counts[DataKind.ENROLMENT_PHOTO] = sum(uow.photos.erase(ref) for ref in photos)
             counts[DataKind.DEPARTED_PERSON] = 0
+            counts[DataKind.INCIDENT] = store.delete_incidents(incidents)
+            counts[DataKind.DEVICE_LOG] = store.site_messages_before(device_cutoff, delete=True)
             for ref in departed:
-                if self._open_incidents(uow, ref):  # kept until the incident is closed
+                person = uow.people.get(ref)
+                if person is None or open_incidents_naming(uow, person):
                     kept["open_incidents"] = kept.get("open_incidents", 0) + 1
-                    continue
-                erase_person(uow, ref, now, actor, "retention", self._open_incidents)
+                    continue  # kept until the incident naming them is resolved
+                erase_person(uow, ref, now, actor, "retention")
                 counts[DataKind.DEPARTED_PERSON] += 1
             counts["gate_event_deleted"] = store.delete_gate_events(statistics)
             counts["gate_event_pseudonymised"] = store.pseudonymise_gate_events(identified)

@@ -28,7 +28,7 @@ from typing import Any
 from seuil.domain.audit import AuditEvent
 from seuil.domain.credentials import TemplateStorage
 from seuil.domain.errors import ConflictError, NotFoundError
-from seuil.domain.people import PersonStatus
+from seuil.domain.people import Person, PersonStatus
 from seuil.ports.clock import Clock
 from seuil.ports.storage import UnitOfWork
 
@@ -71,22 +71,18 @@ class Erasure:
         }  # fmt: skip
 
 
-# Something that reports the open incidents naming a person (the incident engine).
-OpenIncidents = Callable[[UnitOfWork, str], int]
+def needles(person: Person) -> list[str]:
+    """What names a person in free text (signals, incident notes): the reference, and
+    the full name either way round (a bare last name would match strangers)."""
+    first, last = person.first_name.strip(), person.last_name.strip()
+    return [person.ref, f"{first} {last}", f"{last} {first}"]
 
 
-def no_incidents(_uow: UnitOfWork, _person_ref: str) -> int:
-    return 0
+def open_incidents_naming(uow: UnitOfWork, person: Person) -> int:
+    return sum(still_open for _id, still_open in uow.retention.incidents_naming(needles(person)))
 
 
-def erase_person(
-    uow: UnitOfWork,
-    person_ref: str,
-    now: datetime,
-    actor: str,
-    why: str,
-    open_incidents: OpenIncidents = no_incidents,
-) -> Erasure:
+def erase_person(uow: UnitOfWork, person_ref: str, now: datetime, actor: str, why: str) -> Erasure:
     """Erase what the site holds on a person, in the caller's transaction (audited)."""
     person = uow.people.get(person_ref)
     if person is None:
@@ -106,7 +102,7 @@ def erase_person(
             "GDPR art. 17(3)(b) and (e): security of processing (art. 32) and legal "
             "claims; kept until their retention period ends, without a name",
         ))  # fmt: skip
-    incidents = open_incidents(uow, person_ref)
+    incidents = open_incidents_naming(uow, person)
     identity = incidents == 0
     if identity:
         uow.people.delete(person_ref)
@@ -140,19 +136,10 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 
 class SubjectRequestService:
-    def __init__(
-        self,
-        uow: Callable[[], UnitOfWork],
-        clock: Clock,
-        site_id: str,
-        open_incidents: OpenIncidents = no_incidents,
-        incidents_naming: Callable[[UnitOfWork, str], list[dict[str, Any]]] | None = None,
-    ) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, site_id: str) -> None:
         self._uow = uow
         self._clock = clock
         self._site_id = site_id
-        self._open_incidents = open_incidents
-        self._incidents_naming = incidents_naming
 
     def export(self, actor: str, person_ref: str, reason: str = "") -> dict[str, Any]:
         """Everything held on the person, JSON-ready; the export itself is audited."""
@@ -182,9 +169,7 @@ class SubjectRequestService:
                     },
                 },
                 "gate_events": [e.to_dict() for e in uow.gate_events.for_person(person_ref)],
-                "incidents": (
-                    self._incidents_naming(uow, person_ref) if self._incidents_naming else []
-                ),
+                "incidents": _incidents(uow, person),
                 "audit_entries": [
                     {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor,
                      "action": e.action, "target": e.target, "reason": e.reason,
@@ -206,10 +191,34 @@ class SubjectRequestService:
             raise ConflictError("an erasure needs a reason (the request it answers)")
         now = self._clock.now()
         with self._uow() as uow:
-            erasure = erase_person(uow, person_ref, now, actor, reason.strip(),
-                                   self._open_incidents)  # fmt: skip
+            erasure = erase_person(uow, person_ref, now, actor, reason.strip())
             uow.commit()
         return erasure
+
+
+def _incidents(uow: UnitOfWork, person: Person) -> list[dict[str, Any]]:
+    """The incidents that name the person, with only the signals and notes that do (the
+    rest of an incident may concern other people)."""
+    wanted = [n.casefold() for n in needles(person)]
+
+    def names(text: str) -> bool:
+        return any(n in text.casefold() for n in wanted)
+
+    found = []
+    for incident_id, _open in uow.retention.incidents_naming(needles(person)):
+        incident = uow.incidents.get(incident_id)
+        if incident is None:
+            continue
+        found.append({
+            "id": incident.id, "type": incident.type.value, "zone": incident.zone,
+            "severity": incident.severity.name.lower(), "status": incident.status.value,
+            "opened_at": incident.opened_at.isoformat(),
+            "signals": [{"at": s.at.isoformat(), "source": s.source, "raw": s.raw}
+                        for s in incident.signals if names(s.raw)],
+            "notes": [{"at": tr.at.isoformat(), "by": tr.by, "action": tr.action.value,
+                       "note": tr.note} for tr in incident.history if names(tr.note)],
+        })  # fmt: skip
+    return found
 
 
 def _describe_template(template: Any) -> dict[str, Any]:

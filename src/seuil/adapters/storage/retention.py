@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from seuil.adapters.storage import tables as t
 from seuil.adapters.storage.db import Db
 from seuil.adapters.storage.engine import truncate_wal
+from seuil.domain.incidents import IncidentStatus
 from seuil.domain.people import PersonStatus
 from seuil.domain.retention import DataKind
 
@@ -33,6 +34,8 @@ TABLES: dict[DataKind, tuple[str, ...]] = {
     DataKind.GATE_EVENT_STATISTICS: ("gate_events",),
     DataKind.AUDIT_ENTRY: ("audit_log",),
     DataKind.DEPARTED_PERSON: ("people", "consents", "credentials", "gate_events"),
+    DataKind.INCIDENT: ("incidents", "incident_signals", "incident_transitions", "notifications"),
+    DataKind.DEVICE_LOG: ("notifications",),
 }
 
 
@@ -141,6 +144,77 @@ class SqlRetentionStore:
         for state in ("given", "refused", "withdrawn"):
             counts[f"consents.{state}"] = sum(1 for s in latest.values() if s == state)
         return counts
+
+    # -- incidents ----------------------------------------------------------------------
+    def incidents_naming(self, needles: Sequence[str]) -> list[tuple[str, bool]]:
+        """(incident id, still open) of the incidents whose signals or notes contain one of
+        ``needles`` (a person's ref, their name), case-insensitively."""
+        wanted = [n for n in needles if n.strip()]
+        if not wanted:
+            return []
+        sig, tr, inc = t.incident_signals.c, t.incident_transitions.c, t.incidents.c
+
+        def mentions(column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+            # SQLite's lower() folds ASCII only: also look for the text as typed and in
+            # capitals ("Œuvrard", "ŒUVRARD").
+            tests = [sa.func.lower(column).contains(n.casefold(), autoescape=True) for n in wanted]
+            tests += [column.contains(v, autoescape=True) for n in wanted for v in (n, n.upper())]
+            return sa.or_(*tests)
+
+        in_signals = sa.select(sig.incident_id).where(mentions(sig.raw))
+        in_notes = sa.select(tr.incident_id).where(mentions(tr.note))
+        statement = (
+            sa.select(inc.id, inc.status)
+            .where(sa.or_(inc.id.in_(in_signals), inc.id.in_(in_notes)))
+            .order_by(inc.opened_at, inc.id)
+        )
+        return [
+            (row.id, row.status != IncidentStatus.RESOLVED.value)
+            for row in self._db.execute(statement)
+        ]
+
+    def resolved_incidents_before(self, cutoff: datetime) -> list[str]:
+        """Resolved incidents whose last step (the resolution) is older than ``cutoff``."""
+        inc, tr = t.incidents.c, t.incident_transitions.c
+        last_step = (
+            sa.select(tr.incident_id, sa.func.max(tr.at).label("closed_at"))
+            .group_by(tr.incident_id)
+            .subquery()
+        )
+        statement = (
+            sa.select(inc.id)
+            .join(last_step, last_step.c.incident_id == inc.id)
+            .where(inc.status == IncidentStatus.RESOLVED.value, last_step.c.closed_at < cutoff)
+            .order_by(inc.id)
+        )
+        return list(self._db.execute(statement).scalars())
+
+    def delete_incidents(self, ids: Sequence[str]) -> int:
+        """An incident with its signals, history and notifications."""
+        deleted = 0
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            for table in (t.incident_transitions, t.incident_signals):
+                self._db.execute(sa.delete(table).where(table.c.incident_id.in_(chunk)))
+            self._db.execute(
+                sa.delete(t.notifications).where(t.notifications.c.incident_id.in_(chunk))
+            )
+            result = self._db.execute(sa.delete(t.incidents).where(t.incidents.c.id.in_(chunk)))
+            deleted += int(result.rowcount)
+        self._db.erased_blobs |= deleted > 0
+        return deleted
+
+    def site_messages_before(self, before: datetime, *, delete: bool) -> int:
+        """Technical records outside any incident: site-wide notifications (PPMS), older
+        than ``before``: counted, or deleted. (Device signals belong to their incident
+        and go with it; device health is one row per device, overwritten.)"""
+        c = t.notifications.c
+        where = sa.and_(c.incident_id == "", c.created_at < before)
+        if not delete:
+            return int(self._db.execute(sa.select(sa.func.count()).where(where)).scalar_one())
+        result = self._db.execute(sa.delete(t.notifications).where(where))
+        self._db.erased_blobs |= result.rowcount > 0
+        return int(result.rowcount)
 
     def departed_before(self, day: date) -> list[str]:
         """People who left before ``day`` (by leave date, else by their last update)."""
