@@ -58,9 +58,11 @@ if TYPE_CHECKING:
     from seuil.ports.frames import FrameSource
     from seuil.ports.liveness import ActiveChallenge
     from seuil.ports.notify import Notifier
+    from seuil.ports.signals import SignalSink
     from seuil.ports.site_control import EntranceCommander
     from seuil.services.dpia import DpiaService, GateFacts
     from seuil.services.enrolment import EnrolmentService
+    from seuil.services.gate_desk import GateDesk
     from seuil.services.incidents import IncidentService, Recipients
     from seuil.services.notifications import NotificationDispatcher
     from seuil.services.ppms import PpmsService
@@ -212,6 +214,7 @@ class Site:
         self._incident_engine: tuple[IncidentService, PpmsService] | None = None
         self._dispatcher: NotificationDispatcher | None = None
         self._bus: MemoryLiveBus | None = None
+        self._gate_desk: GateDesk | None = None
         # Set before the engine is first used to command real doors (seuil incidents run).
         self.entrance_commander: EntranceCommander | None = None
 
@@ -286,6 +289,14 @@ class Site:
         return self._incident_engine
 
     @property
+    def gate_desk(self) -> GateDesk:
+        """The gate screens' use cases (agent decisions, photo check); no incident sink:
+        a lane's sink is :func:`build_gate_feed`."""
+        if self._gate_desk is None:
+            self._gate_desk = build_gate_feed(self, None)
+        return self._gate_desk
+
+    @property
     def incidents(self) -> IncidentService:
         """The incident engine, the SignalSink of every device adapter."""
         return self._engine()[0]
@@ -324,6 +335,16 @@ def gate_facts(config: SiteConfig) -> list[GateFacts]:
         GateFacts(g.id, g.name, g.mode.value, tuple(g.storage), g.impact_assessment_ref)
         for g in config.gates
     ]
+
+
+def build_gate_feed(site: Site, signals: SignalSink | None) -> GateDesk:
+    """A gate lane's sink: store each decision, show it on the gate screens (live bus),
+    and hand the ones that are incident signals to ``signals`` (the engine or its
+    disk buffer). Use ``.feed`` as the pipeline's ``sink``."""
+    from seuil.services.gate_desk import GateDesk
+
+    return GateDesk(site.uow, site.clock, site.cipher, site.bus, reader=site.reader,
+                    signals=signals, site_id=site.settings.site.id)  # fmt: skip
 
 
 # -- incidents and notifications from the settings ----------------------------------------

@@ -110,6 +110,8 @@ def test_a_demo_panic_button_opens_an_incident_and_confinement_locks_the_gate(ru
     for n in range(3):  # pressed three times: one incident, three signals
         sink.receive(Signal(device.id, "0830042X", device.zone, "panic", f"press {n}", now,
                             IncidentType.PANIC))  # fmt: skip
+    assert runtime.spool.pending == 3  # on disk first (write-ahead), then applied
+    assert runtime.spool.drain() == 3
     incidents = runtime.site.incidents.search(IncidentQuery(unresolved=True))
     assert len(incidents) == 1 and len(incidents[0].signals) == 3
 

@@ -57,7 +57,7 @@ def _run(
     accounts = AccountService(site.uow, site.clock, Argon2Hasher(), TotpCodes())
     runtime = build_runtime(site, config, accounts=accounts, data_dir=data_dir,
                             demo_devices=list(DEMO_DEVICES) if demo else None,
-                            demo_videos=videos)  # fmt: skip
+                            demo_videos=videos, demo_wallet=demo)  # fmt: skip
     scheme = "https" if behind_tls_proxy else "http"
     url = f"{scheme}://{host}:{port}/"
     token = accounts.begin_setup()

@@ -38,7 +38,7 @@ def web(
     accounts = AccountService(site.uow, site.clock, Argon2Hasher(), TotpCodes(),
                               AccountPolicy(require_totp_for=required))  # fmt: skip
     gates = gate_facts(load_site_config(config)) if config else []
-    app = create_app(site, accounts, WebOptions(secure_cookies=behind_tls_proxy), gates)
+    app = create_app(site, accounts, WebOptions(secure_cookies=behind_tls_proxy), gates=gates)
     # Retention runs by itself inside the site process.
     purge = PurgeScheduler(
         site.purge, site.clock, site.settings.retention.purge_interval_hours * 3600

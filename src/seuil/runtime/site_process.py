@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from seuil.bootstrap import Site
     from seuil.gate.runner import GateLane
     from seuil.services.accounts import AccountService
+    from seuil.services.gate_desk import GateDesk
     from seuil.services.purge import PurgeScheduler
     from seuil.site_config import SiteConfig
 
@@ -111,6 +112,7 @@ class SiteRuntime:
     mqtt: MqttDeviceGateway | None = None
     sia: SiaReceiver | None = None
     zones: dict[str, str] = field(default_factory=dict)  # gate id -> zone label
+    desk: GateDesk | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     _fault_seen: dict[str, int] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -119,16 +121,10 @@ class SiteRuntime:
     # -- what flows in ----------------------------------------------------------------
 
     def on_decision(self, decision: GateDecision) -> None:
-        """A lane's decision (on the lane's thread): stored, shown live, then a signal."""
-        from seuil.services.gate_signals import signal_from_decision
-
-        try:
-            self.site.gate_access.record(decision)
-        except StorageUnavailableError:
-            log.error("gate %s: decision not stored (database unavailable)", decision.gate_id)
-        self.site.bus.publish("gate.decision", decision.to_dict())
-        zone = self.zones.get(decision.gate_id, decision.gate_id)
-        self._signal(signal_from_decision(decision, self.site.settings.site.id, zone))
+        """A lane's decision (on the lane's thread): stored, shown live on the gate
+        screens, and handed to the incident engine when it is a signal (the gate desk)."""
+        if self.desk is not None:
+            self.desk.feed(decision)  # never raises: a lane must go on
 
     def on_alert(self, alert: LaneAlert) -> None:
         from seuil.services.gate_signals import signal_from_lane_alert
@@ -358,23 +354,26 @@ def build_runtime(
     data_dir: Path,
     demo_devices: list[DemoDevice] | None = None,
     demo_videos: Mapping[str, Path] | None = None,
+    demo_wallet: bool = False,
 ) -> SiteRuntime:
     """Wire a running site from a built :class:`Site` and its configuration file."""
     from seuil.adapters.cameras.presentation import PresentationSource
     from seuil.adapters.signal_spool import SpoolingSink
-    from seuil.bootstrap import build_gate_lanes
+    from seuil.bootstrap import build_gate_feed, build_gate_lanes
 
     mode = ModeCell()
     site.entrance_commander = mode  # before the PPMS service is first built
     mode.set(site.ppms.current().mode.value)
     data_dir.mkdir(parents=True, exist_ok=True)
-    spool = SpoolingSink(site.incidents, data_dir / "signals.spool")
+    spool = SpoolingSink(site.incidents, data_dir / "signals.spool", write_ahead=True)
     runtime = SiteRuntime(site, config, accounts, spool, mode, Flag())
+    runtime.desk = build_gate_feed(site, spool)
     demo = list(demo_devices or [])
     _register_devices(site, config, demo)
     web = WebRuntime(
         signals=spool, demo_devices=demo, demo_videos=dict(demo_videos or {}),
         heightened=runtime.heightened, set_heightened=runtime.heightened.set,
+        demo_wallet={} if demo_wallet else None,
     )  # fmt: skip
     runtime.web = web
     if config is None:
@@ -385,7 +384,18 @@ def build_runtime(
         alerts=runtime.on_alert,
     )  # fmt: skip
     runtime.lanes, runtime.skipped = lanes, skipped
-    web.gates = [GateInfo(g.id, g.name or g.id, g.mode.value, g.camera) for g in config.gates]
+    web.gates = [
+        GateInfo(
+            g.id,
+            g.name or g.id,
+            g.mode.value,
+            g.camera,
+            g.accept_fmr,
+            g.refer_fmr,
+            g.door or g.airlock,
+        )
+        for g in config.gates
+    ]
     sources = {lane.gate_id: lane.source for lane in lanes}
 
     def gate_health(gate_id: str) -> Mapping[str, object]:
@@ -423,7 +433,7 @@ def build_app(runtime: SiteRuntime, *, secure_cookies: bool = False) -> FastAPI:
     from seuil.bootstrap import gate_facts
 
     gates = gate_facts(runtime.config) if runtime.config is not None else []
-    return create_app(runtime.site, runtime.accounts, options, gates, runtime=runtime.web)
+    return create_app(runtime.site, runtime.accounts, options, runtime.web, gates=gates)
 
 
 async def serve(

@@ -31,20 +31,34 @@ class WebOptions:
     secure_cookies: bool = False
     max_upload_bytes: int = 20_000_000
     max_photos: int = 5
+    sse_keepalive_s: float = 15.0  # a comment on idle event streams, this often
 
 
 def create_app(
     site: Site,
     accounts: AccountService,
     options: WebOptions | None = None,
-    gates: Sequence[GateFacts] = (),
-    *,
     runtime: WebRuntime | None = None,
+    gates: Sequence[GateFacts] = (),
 ) -> FastAPI:
-    """``gates``: the configured gates, as the impact assessment describes them."""
+    """The site's web app; ``runtime`` is the running site's view (gates, devices, demo)
+    when there is one (``seuil site run``); without it the live pages show no gate.
+    ``gates``: the configured gates, as the impact assessment describes them."""
     from seuil.web.api import router as api_router
     from seuil.web.routes import accounts as accounts_routes
-    from seuil.web.routes import audit, auth, home, people, roster, subjects
+    from seuil.web.routes import (
+        audit,
+        auth,
+        devices,
+        events,
+        gate,
+        home,
+        incidents,
+        people,
+        roster,
+        settings,
+        subjects,
+    )
 
     opts = options or WebOptions()
     app = FastAPI(
@@ -70,7 +84,8 @@ def create_app(
     static = files("seuil.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.state.gates = list(gates)
-    for module in (auth, home, people, roster, audit, accounts_routes, subjects):
+    for module in (auth, home, people, roster, audit, accounts_routes, gate, incidents,
+                   devices, settings, events, subjects):  # fmt: skip
         app.include_router(module.router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.add_middleware(BodySizeLimit, max_bytes=opts.max_upload_bytes)
