@@ -278,6 +278,12 @@ class DpiaService:
             ),
         )
         hub = Table(("Champs transmis au centre régional",), tuple((f,) for f in self._hub_fields))
+        hub_note = (
+            " Le raccordement au centre régional n'est pas encore livré dans cette version : "
+            "la liste est celle que le logiciel lui réservera."
+            if self._hub_fields == DEFAULT_HUB_FIELDS
+            else ""
+        )
         return Section(
             "5. Droits des personnes et destinataires (Rights and recipients)",
             (
@@ -287,7 +293,7 @@ class DpiaService:
                 "légales consignées (incident ouvert, journal d'audit).",
                 "Destinataires : le personnel habilité du lycée selon la matrice ci-après ; "
                 "le centre régional ne reçoit que des événements pseudonymisés, jamais de "
-                "gabarit ni d'image de visage (liste des champs autorisés).",
+                "gabarit ni d'image de visage (liste des champs autorisés)." + hub_note,
             ),
             (consents, hub),
         )
