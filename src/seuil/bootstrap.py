@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from seuil.domain.gate import GateDecision, GateMode
     from seuil.domain.incidents import EscalationPolicy
     from seuil.domain.lane import LaneAlert
+    from seuil.domain.retention import DataKind
     from seuil.domain.site_mode import SiteModeSource
     from seuil.gate.badge_http import BadgeEndpoint
     from seuil.gate.badge_inbox import BadgeInbox
@@ -52,12 +53,14 @@ if TYPE_CHECKING:
         Identifier,
     )
     from seuil.gate.runner import GateLane
+    from seuil.ports.clock import Clock
     from seuil.ports.doors import Door
     from seuil.ports.frames import FrameSource
     from seuil.ports.liveness import ActiveChallenge
     from seuil.ports.notify import Notifier
     from seuil.ports.signals import SignalSink
     from seuil.ports.site_control import EntranceCommander
+    from seuil.services.dpia import DpiaService, GateFacts
     from seuil.services.enrolment import EnrolmentService
     from seuil.services.gate_desk import GateDesk
     from seuil.services.incidents import IncidentService, Recipients
@@ -169,11 +172,14 @@ class Site:
         from seuil.services.consent import ConsentService
         from seuil.services.credentials import CredentialService
         from seuil.services.gate_access import GateAccessService
+        from seuil.services.impact_assessment import ImpactAssessmentService
         from seuil.services.people import PeopleService
+        from seuil.services.purge import PurgeService
         from seuil.services.roster import RosterService
+        from seuil.services.subject_requests import SubjectRequestService
 
         self.settings = settings
-        self.clock = SystemClock()
+        self.clock: Clock = SystemClock()
         self.database_url = settings.database.url or default_database_url()
         self.db = create_storage_engine(self.database_url)
         upgrade_engine(self.db)
@@ -200,6 +206,10 @@ class Site:
         self.credentials = CredentialService(uow, self.clock, self.codec, settings.site.id, reader)
         self.gate_access = GateAccessService(uow, self.credentials, self.cipher, reader)
         self.roster = RosterService(uow, self.clock)
+        self.retention = settings.retention.policy()
+        self.purge = PurgeService(uow, self.clock, self.retention, self.compact)
+        self.subjects = SubjectRequestService(uow, self.clock, settings.site.id)
+        self.impact_assessments = ImpactAssessmentService(uow, self.clock)
         self._enrolment: EnrolmentService | None = None
         self._incident_engine: tuple[IncidentService, PpmsService] | None = None
         self._dispatcher: NotificationDispatcher | None = None
@@ -207,6 +217,32 @@ class Site:
         self._gate_desk: GateDesk | None = None
         # Set before the engine is first used to command real doors (seuil incidents run).
         self.entrance_commander: EntranceCommander | None = None
+
+    def dpia(self) -> DpiaService:
+        """The impact-assessment generator on this site's data and settings."""
+        from seuil.adapters.storage.audit_log import verify_audit
+        from seuil.services.dpia import DpiaService
+
+        def audit_state() -> tuple[bool, int]:
+            with self.reader() as uow:
+                verdict = verify_audit(uow)
+            return verdict.ok, verdict.entries
+
+        return DpiaService(self.uow, self.clock, self.settings.site.name, self.settings.site.id,
+                           self.retention, audit_state)  # fmt: skip
+
+    def compact(self, kinds: Collection[DataKind]) -> set[DataKind]:
+        """After a purge: removed rows leave the database files too (see compact_tables)."""
+        from seuil.adapters.storage.retention import compact_tables
+
+        return compact_tables(self.db, kinds)
+
+    def set_clock(self, clock: Clock) -> None:
+        """Tests: one injected clock for every use case of the site."""
+        self.clock = clock
+        for service in (self.people, self.consent, self.credentials, self.roster, self.purge,
+                        self.subjects, self.impact_assessments):  # fmt: skip
+            service._clock = clock
 
     @property
     def enrolment(self) -> EnrolmentService:
@@ -289,6 +325,16 @@ class Site:
 
 def build_site(settings: Settings | None = None) -> Site:
     return Site(settings or Settings())
+
+
+def gate_facts(config: SiteConfig) -> list[GateFacts]:
+    """What the impact assessment says of each configured gate."""
+    from seuil.services.dpia import GateFacts
+
+    return [
+        GateFacts(g.id, g.name, g.mode.value, tuple(g.storage), g.impact_assessment_ref)
+        for g in config.gates
+    ]
 
 
 def build_gate_feed(site: Site, signals: SignalSink | None) -> GateDesk:
@@ -531,6 +577,10 @@ def build_gate_lanes(
     from seuil.ports.frames import DeviceFault
     from seuil.site_config import WiegandHttpReader
 
+    # Identification (1:N) starts only on the impact assessment the head of school recorded.
+    site.impact_assessments.check_gates(
+        (g.id, g.impact_assessment_ref) for g in config.gates if g.mode.value == "identification"
+    )
     lanes: list[GateLane] = []
     skipped: list[str] = []
     for gate in config.gates:

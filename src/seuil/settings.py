@@ -9,8 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from seuil.domain.errors import ConfigurationError
+from seuil.domain.retention import RULES, DataKind, RetentionPolicy
 
 
 class _Strict(BaseModel):
@@ -177,6 +180,40 @@ class NotificationSettings(_Strict):
         return value
 
 
+def _days(kind: DataKind) -> int:
+    return Field(RULES[kind].default_days, description=f"days, at most {RULES[kind].max_days}")
+
+
+class RetentionSettings(_Strict):
+    """Retention periods in days, one per data kind (``SEUIL_RETENTION__TEMPLATE=15``).
+
+    Each may be shortened, never set past its lawful bound (:mod:`seuil.domain.retention`
+    names the source of each bound). The purge job runs every ``purge_interval_hours``.
+    """
+
+    enrolment_photo: int = _days(DataKind.ENROLMENT_PHOTO)
+    template: int = _days(DataKind.TEMPLATE)
+    gate_event_identified: int = _days(DataKind.GATE_EVENT_IDENTIFIED)
+    gate_event_statistics: int = _days(DataKind.GATE_EVENT_STATISTICS)
+    incident_snapshot: int = _days(DataKind.INCIDENT_SNAPSHOT)
+    incident: int = _days(DataKind.INCIDENT)
+    audit_entry: int = _days(DataKind.AUDIT_ENTRY)
+    device_log: int = _days(DataKind.DEVICE_LOG)
+    departed_person: int = _days(DataKind.DEPARTED_PERSON)
+    purge_interval_hours: float = Field(6.0, gt=0, le=24)
+
+    @model_validator(mode="after")
+    def _lawful(self) -> RetentionSettings:
+        try:
+            self.policy()
+        except ConfigurationError as exc:
+            raise ValueError(exc.message) from None
+        return self
+
+    def policy(self) -> RetentionPolicy:
+        return RetentionPolicy({kind: getattr(self, kind.value) for kind in DataKind})
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SEUIL_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -188,3 +225,4 @@ class Settings(BaseSettings):
     keys: KeySettings = Field(default_factory=KeySettings)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)

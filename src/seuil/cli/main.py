@@ -41,6 +41,7 @@ def _mount() -> None:
     from seuil.cli.bench_cmd import bench_app
     from seuil.cli.consent_cmd import consent_app
     from seuil.cli.credentials_cmd import credentials_app, enrol
+    from seuil.cli.data_protection_cmd import dpia_app, purge, subject_app
     from seuil.cli.db_cmd import db_app
     from seuil.cli.demo_cmd import demo as engine_demo
     from seuil.cli.eval_cmd import eval_app
@@ -72,6 +73,9 @@ def _mount() -> None:
     app.command("web")(web)
     app.add_typer(incidents_app, name="incidents")
     app.add_typer(site_app, name="site")
+    app.command("purge")(purge)
+    app.add_typer(subject_app, name="subject")
+    app.add_typer(dpia_app, name="dpia")
 
 
 @app.callback()

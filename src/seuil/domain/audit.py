@@ -81,10 +81,16 @@ class ChainVerdict:
     problem: str = ""
 
 
-def verify_chain(entries: Iterable[AuditEntry]) -> ChainVerdict:
-    """Check sequence continuity, links and hashes, in order of ``seq``."""
-    prev_hash = GENESIS
-    expected = 1
+def verify_chain(
+    entries: Iterable[AuditEntry], start_seq: int = 0, start_hash: str = GENESIS
+) -> ChainVerdict:
+    """Check sequence continuity, links and hashes, in order of ``seq``.
+
+    ``start_seq``/``start_hash`` are the last entry before ``entries`` (a purge
+    checkpoint, when retention deleted the oldest entries): the chain resumes there.
+    """
+    prev_hash = start_hash
+    expected = start_seq + 1
     count = 0
     for entry in entries:
         count += 1

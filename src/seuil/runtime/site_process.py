@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from seuil.gate.runner import GateLane
     from seuil.services.accounts import AccountService
     from seuil.services.gate_desk import GateDesk
+    from seuil.services.purge import PurgeScheduler
     from seuil.site_config import SiteConfig
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class SiteRuntime:
     stop_event: threading.Event = field(default_factory=threading.Event)
     _fault_seen: dict[str, int] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
+    purge: PurgeScheduler | None = None  # retention, run by itself (start_background)
 
     # -- what flows in ----------------------------------------------------------------
 
@@ -183,6 +185,11 @@ class SiteRuntime:
         from seuil.gate.runner import run_lanes
 
         self.spool.start(interval_s=2.0)
+        from seuil.services.purge import PurgeScheduler
+
+        hours = self.site.settings.retention.purge_interval_hours
+        self.purge = PurgeScheduler(self.site.purge, self.site.clock, hours * 3600)
+        self.purge.start()
         if self.mqtt is not None:
             try:
                 self.mqtt.start(wait=False)
@@ -217,6 +224,8 @@ class SiteRuntime:
 
     def stop(self) -> None:
         self.stop_event.set()
+        if self.purge is not None:
+            self.purge.stop()
         if self.mqtt is not None:
             self.mqtt.stop()
         for thread in self._threads:
@@ -421,7 +430,10 @@ def build_app(runtime: SiteRuntime, *, secure_cookies: bool = False) -> FastAPI:
     from seuil.web import WebOptions, create_app
 
     options = WebOptions(secure_cookies=secure_cookies)
-    return create_app(runtime.site, runtime.accounts, options, runtime=runtime.web)
+    from seuil.bootstrap import gate_facts
+
+    gates = gate_facts(runtime.config) if runtime.config is not None else []
+    return create_app(runtime.site, runtime.accounts, options, runtime.web, gates=gates)
 
 
 async def serve(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from seuil.web.templating import render_error
 
 if TYPE_CHECKING:
     from seuil.bootstrap import Site
+    from seuil.services.dpia import GateFacts
 
 API_PREFIX = "/api/v1"
 
@@ -37,9 +39,11 @@ def create_app(
     accounts: AccountService,
     options: WebOptions | None = None,
     runtime: WebRuntime | None = None,
+    gates: Sequence[GateFacts] = (),
 ) -> FastAPI:
     """The site's web app; ``runtime`` is the running site's view (gates, devices, demo)
-    when there is one (``seuil site run``); without it the live pages show no gate."""
+    when there is one (``seuil site run``); without it the live pages show no gate.
+    ``gates``: the configured gates, as the impact assessment describes them."""
     from seuil.web.api import router as api_router
     from seuil.web.routes import accounts as accounts_routes
     from seuil.web.routes import (
@@ -53,6 +57,7 @@ def create_app(
         people,
         roster,
         settings,
+        subjects,
     )
 
     opts = options or WebOptions()
@@ -78,8 +83,9 @@ def create_app(
     app.add_exception_handler(LoginRequiredError, login_required)
     static = files("seuil.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.state.gates = list(gates)
     for module in (auth, home, people, roster, audit, accounts_routes, gate, incidents,
-                   devices, settings, events):  # fmt: skip
+                   devices, settings, events, subjects):  # fmt: skip
         app.include_router(module.router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.add_middleware(BodySizeLimit, max_bytes=opts.max_upload_bytes)

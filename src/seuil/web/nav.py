@@ -25,6 +25,12 @@ NAV = (
     NavItem("/people", Permission.VIEW_PEOPLE, "Personnes", "People"),
     NavItem("/roster", Permission.SYNC_ROSTER, "Import SIECLE / CSV", "Roster import"),
     NavItem("/audit", Permission.VIEW_AUDIT, "Journal d'audit", "Audit trail"),
+    NavItem(
+        "/subjects",
+        Permission.EXPORT_SUBJECT_DATA,
+        "Droits des personnes, AIPD",
+        "Subject requests, DPIA",
+    ),
     NavItem("/devices", Permission.VIEW_DEVICES, "Équipements", "Devices"),
     NavItem("/settings", Permission.MANAGE_SETTINGS, "Réglages", "Settings"),
     NavItem("/accounts", Permission.MANAGE_ACCOUNTS, "Comptes", "Accounts"),

@@ -8,6 +8,12 @@ same transaction chain from a cached head, and the anchor row is written once, b
 unit of work's commit (:meth:`SqlAuditLog.flush`). Deleting the tail of the log leaves
 the anchor ahead of it, which :func:`verify_audit` reports.
 
+Retention deletes the oldest entries (:meth:`SqlAuditLog.purge_before`): the last
+deleted entry's seq and hash become the *checkpoint* where verification resumes, and
+the purge appends an ``audit.purge`` entry carrying the same seq and hash, so the
+checkpoint is itself part of the chain (a forged one does not match it). Entries are
+verified before they are deleted: a broken chain is never purged out of sight.
+
 A chain kept in the same database only proves that nobody edited entries *without
 recomputing every later hash*; exporting the anchor elsewhere (the hub) from time to
 time makes wholesale rewriting detectable too.
@@ -17,7 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -36,13 +42,23 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ANCHOR_ID = 1
+CHECKPOINT_ID = 1
 VERIFY_BATCH = 1000
+PURGE_ACTION = "audit.purge"
 
 
 @dataclass(frozen=True, slots=True)
 class Anchor:
     last_seq: int
     last_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The last entry deleted by retention: verification resumes after it."""
+
+    through_seq: int
+    through_hash: str
 
 
 def _canonical_details(details: dict[str, Any]) -> dict[str, Any]:
@@ -135,11 +151,99 @@ class SqlAuditLog:
         statement = statement.order_by(c.seq.desc()).limit(limit)
         return [_entry(row) for row in self._db.execute(statement)][::-1]
 
+    def about(
+        self, person_ref: str, other_targets: Collection[str] = (), limit: int = 10_000
+    ) -> list[AuditEntry]:
+        """Entries about a person, oldest first (subject access): those whose target is
+        the person or one of ``other_targets`` (their credential ids), and those that
+        name the person in their details (``{"person": ref}``)."""
+        c = t.audit_log.c
+        refs = sorted({person_ref, *other_targets})
+        by_target = sa.select(t.audit_log).where(c.target.in_(refs))
+        in_details = sa.select(t.audit_log).where(c.details.cast(sa.String).contains(person_ref))
+        found: dict[int, AuditEntry] = {}
+        for statement in (by_target, in_details):
+            for row in self._db.execute(statement.order_by(c.seq).limit(limit)):
+                found.setdefault(int(row.seq), _entry(row))
+        return [found[seq] for seq in sorted(found)][:limit]
+
     def anchor(self) -> Anchor | None:
         self.flush()
         statement = sa.select(t.audit_anchor).where(t.audit_anchor.c.id == ANCHOR_ID)
         row = self._db.execute(statement).first()
         return Anchor(int(row.last_seq), row.last_hash) if row else None
+
+    def checkpoint(self) -> Checkpoint | None:
+        c = t.audit_checkpoint.c
+        row = self._db.execute(
+            sa.select(c.through_seq, c.through_hash).where(c.id == CHECKPOINT_ID)
+        ).first()
+        return Checkpoint(int(row.through_seq), row.through_hash) if row else None
+
+    def last_purge(self) -> AuditEntry | None:
+        """The newest ``audit.purge`` entry (the one that attests the checkpoint)."""
+        found = self.latest(1, PURGE_ACTION)
+        return found[0] if found else None
+
+    def purgeable(self, cutoff: datetime) -> tuple[int, int]:
+        """(how many, through which seq): the oldest entries written before ``cutoff``.
+
+        Only an unbroken run from the oldest entry is purged, so the chain stays one
+        chain; the run stops at the first entry written at or after ``cutoff``.
+        """
+        c = t.audit_log.c
+        first_kept = self._db.execute(sa.select(sa.func.min(c.seq)).where(c.at >= cutoff)).scalar()
+        bound = c.seq < first_kept if first_kept is not None else sa.true()
+        statement = sa.select(sa.func.count().label("n"), sa.func.max(c.seq).label("last"))
+        row = self._db.execute(statement.where(bound)).one()
+        return int(row.n), int(row.last or 0)
+
+    def purge_before(self, cutoff: datetime, actor: str, at: datetime) -> int:
+        """Delete the entries :meth:`purgeable` names, after verifying them; move the
+        checkpoint and record it in the chain. Returns how many were deleted."""
+        count, through = self.purgeable(cutoff)
+        if count == 0:
+            return 0
+        self._lock_head()  # purges and appends queue behind each other
+        start = self.checkpoint() or Checkpoint(0, GENESIS)
+        last = self._verify_range(start, through)
+        self._db.execute(sa.delete(t.audit_log).where(t.audit_log.c.seq <= through))
+        values = {"through_seq": last.seq, "through_hash": last.hash, "purged_at": at}
+        c = t.audit_checkpoint.c
+        updated = self._db.execute(
+            sa.update(t.audit_checkpoint).where(c.id == CHECKPOINT_ID).values(**values)
+        )
+        if updated.rowcount == 0:
+            self._db.execute(sa.insert(t.audit_checkpoint).values(id=CHECKPOINT_ID, **values))
+        self._db.erased_blobs = True  # the deleted entries must leave SQLite's WAL too
+        self.append(
+            AuditEvent(actor, PURGE_ACTION, "", "retention",
+                       {"deleted": count, "through_seq": last.seq, "through_hash": last.hash}),
+            at,
+        )  # fmt: skip
+        return count
+
+    def _verify_range(self, start: Checkpoint, through: int) -> AuditEntry:
+        state = _Walk()
+        seen: list[AuditEntry] = []
+
+        def upto() -> Iterator[AuditEntry]:
+            for entry in _walk(self, VERIFY_BATCH, state):
+                if entry.seq > through:
+                    return
+                seen[:] = [entry]
+                yield entry
+
+        verdict = verify_chain(upto(), start.through_seq, start.through_hash)
+        broken = state.unreadable_seq is not None and state.unreadable_seq <= through
+        if not verdict.ok or broken or not seen or seen[0].seq != through:
+            raise AuditChainBrokenError(
+                f"the audit entries to purge do not verify (entry "
+                f"{verdict.first_bad_seq or state.unreadable_seq}: "
+                f"{verdict.problem or 'unreadable or missing'}); nothing was purged: "
+                "run `seuil audit verify`"
+            )
+        return seen[0]
 
     def _lock_head(self) -> Anchor:
         statement = (
@@ -222,11 +326,12 @@ def verify_audit(uow: SqlUnitOfWork, batch: int = VERIFY_BATCH) -> ChainVerdict:
     """
     log = uow.audit
     walk = _Walk()
-    verdict = verify_chain(_walk(log, batch, walk))
+    checkpoint = log.checkpoint() or Checkpoint(0, GENESIS)
+    verdict = verify_chain(_walk(log, batch, walk), checkpoint.through_seq, checkpoint.through_hash)
     if not verdict.ok:
         return verdict
-    last_seq = walk.last.seq if walk.last else 0
-    last_hash = walk.last.hash if walk.last else GENESIS
+    last_seq = walk.last.seq if walk.last else checkpoint.through_seq
+    last_hash = walk.last.hash if walk.last else checkpoint.through_hash
     if walk.unreadable_seq is not None:
         if walk.unreadable_seq > last_seq + 1:
             return ChainVerdict(False, walk.count + 1, last_seq + 1, "entry is missing")
@@ -253,4 +358,21 @@ def verify_audit(uow: SqlUnitOfWork, batch: int = VERIFY_BATCH) -> ChainVerdict:
         return ChainVerdict(
             False, verdict.entries, last_seq, "the last entry does not match the anchor"
         )
+    return _attested(log, checkpoint, verdict)
+
+
+def _attested(log: SqlAuditLog, checkpoint: Checkpoint, verdict: ChainVerdict) -> ChainVerdict:
+    """A purge checkpoint must be the one the newest ``audit.purge`` entry records."""
+    if checkpoint.through_seq == 0:
+        return verdict
+    purge = log.last_purge()
+    recorded = (
+        (purge.details.get("through_seq"), purge.details.get("through_hash")) if purge else None
+    )
+    if recorded != (checkpoint.through_seq, checkpoint.through_hash):
+        return ChainVerdict(
+            False, verdict.entries, checkpoint.through_seq + 1,
+            "the purge checkpoint is not the one recorded in the chain (entries before it "
+            "were deleted outside the retention purge)",
+        )  # fmt: skip
     return verdict

@@ -40,6 +40,24 @@ _SQLITE_PRAGMAS = (
 )
 
 
+class _NoRowData(logging.Filter):
+    """SQLAlchemy logs every fetched row at DEBUG (names, hashes, ciphertext): drop those
+    records, keep the statements (whose parameters ``hide_parameters`` already hides)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(("Row ", "Col ")))
+
+
+_ROW_FILTER = _NoRowData()
+
+
+def _quiet_rows() -> None:
+    for name in ("sqlalchemy.engine.Engine", "sqlalchemy.engine"):
+        target = logging.getLogger(name)
+        if _ROW_FILTER not in target.filters:
+            target.addFilter(_ROW_FILTER)
+
+
 def default_database_url(env: Mapping[str, str] | None = None) -> str:
     """``SEUIL_DATABASE_URL``, else a SQLite file in the user's data directory."""
     env = os.environ if env is None else env
@@ -72,6 +90,7 @@ def create_storage_engine(
     ``connect_timeout`` bounds the wait for a PostgreSQL server; ``busy_timeout`` how
     long a SQLite writer queues behind another before giving up.
     """
+    _quiet_rows()
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -97,7 +116,9 @@ def _sqlite_engine(url: URL, busy_timeout: float) -> sa.Engine:
             raise StorageUnavailableError(
                 f"cannot create the folder for the database {safe_url(url)}: {exc.strerror}"
             ) from None
-    engine = sa.create_engine(url, connect_args={"timeout": busy_timeout})
+    # hide_parameters: statement parameters (names, ciphertext) never reach a log line or
+    # an error message, even with SQLAlchemy's engine logging on (`seuil -v`).
+    engine = sa.create_engine(url, connect_args={"timeout": busy_timeout}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -132,7 +153,9 @@ def _postgresql_engine(url: URL, connect_timeout: float) -> sa.Engine:
     if "connect_timeout" not in url.query:
         # libpq counts whole seconds; at least 1, or it would mean "wait forever".
         connect_args["connect_timeout"] = max(1, round(connect_timeout))
-    engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    engine = sa.create_engine(
+        url, connect_args=connect_args, pool_pre_ping=True, hide_parameters=True
+    )
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:

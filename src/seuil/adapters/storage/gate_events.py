@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from seuil.adapters.storage import tables as t
 from seuil.adapters.storage.db import Db
+from seuil.adapters.storage.retention import pseudonym
 from seuil.domain.gate import Decision, DenyReason, GateDecision, GateMode, ReferReason
 
 
@@ -55,3 +56,21 @@ class SqlGateEventLog:
         if gate_id is not None:
             query = query.where(t.gate_events.c.gate_id == gate_id)
         return int(self._db.execute(query).scalar_one())
+
+    def for_person(self, person_ref: str, limit: int = 10_000) -> list[GateDecision]:
+        """A person's events, oldest first (subject access)."""
+        c = t.gate_events.c
+        query = sa.select(t.gate_events).where(c.person_ref == person_ref)
+        query = query.order_by(c.at, c.id).limit(limit)
+        return [_event(row) for row in self._db.execute(query)]
+
+    def pseudonymise_person(self, person_ref: str) -> int:
+        """Erasure: the person's events keep their statistics under a random pseudonym."""
+        c = t.gate_events.c
+        result = self._db.execute(
+            sa.update(t.gate_events)
+            .where(c.person_ref == person_ref)
+            .values(person_ref=pseudonym(), credential_id=None)
+        )
+        self._db.erased_blobs |= result.rowcount > 0
+        return int(result.rowcount)

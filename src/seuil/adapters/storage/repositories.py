@@ -97,6 +97,12 @@ class SqlPeopleRepository:
         if result.rowcount == 0:
             raise NotFoundError(f"no person {person.ref}")
 
+    def delete(self, ref: str) -> bool:
+        """Delete the identity record (erasure); consents and credentials go first."""
+        result = self._db.execute(sa.delete(t.people).where(t.people.c.ref == ref))
+        self._db.erased_blobs |= result.rowcount > 0
+        return bool(result.rowcount)
+
     def search(self, query: PeopleQuery) -> list[Person]:
         statement = (
             self._filtered(sa.select(t.people), query)
@@ -163,6 +169,14 @@ class SqlConsentRepository:
             sa.select(t.consents).where(c.person_ref == person_ref).order_by(c.recorded_at, c.id)
         )
         return [_consent(row) for row in self._db.execute(statement)]
+
+    def delete_for(self, person_ref: str) -> int:
+        """Erasure only: the history of a person who is erased goes with them."""
+        result = self._db.execute(
+            sa.delete(t.consents).where(t.consents.c.person_ref == person_ref)
+        )
+        self._db.erased_blobs |= result.rowcount > 0
+        return int(result.rowcount)
 
 
 def _credential(row: sa.Row[Any]) -> Credential:
@@ -239,6 +253,13 @@ class SqlCredentialRepository:
             sa.select(t.credentials).where(c.person_ref == person_ref).order_by(c.issued_at, c.id)
         )
         return [_credential(row) for row in self._db.execute(statement)]
+
+    def delete_for(self, person_ref: str) -> int:
+        """Erasure only: a signed card whose record is gone is refused as revoked."""
+        c = t.credentials.c
+        result = self._db.execute(sa.delete(t.credentials).where(c.person_ref == person_ref))
+        self._db.erased_blobs |= result.rowcount > 0
+        return int(result.rowcount)
 
     def revoke(self, credential_id: str, reason: RevocationReason, at: datetime) -> None:
         """Revoke now; revoking again keeps the first revocation's time and reason."""

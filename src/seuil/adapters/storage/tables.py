@@ -388,3 +388,39 @@ site_state = sa.Table(
     sa.CheckConstraint("id = 1", name="single_row"),
     sa.CheckConstraint(_one_of("ppms_mode", PpmsMode), name="ppms_mode"),
 )
+
+# -- data protection (migration 0006) -------------------------------------------------------
+
+# One row (id = 1) once the purge has deleted the oldest audit entries: the last purged
+# entry's seq and hash, where verification resumes. The purge run that moved it is
+# itself an audit entry (action "audit.purge", same seq and hash in its details), so a
+# forged checkpoint does not match the chain.
+audit_checkpoint = sa.Table(
+    "audit_checkpoint",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("through_seq", sa.BigInteger, nullable=False),
+    sa.Column("through_hash", sa.String(64), nullable=False),
+    sa.Column("purged_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint("id = 1", name="single_row"),
+)
+
+# Impact-assessment (AIPD/DPIA) references recorded by the head of school; the latest
+# row is in force. An identification (1:N) gate starts only if its configured reference
+# is the one in force.
+impact_assessments = sa.Table(
+    "impact_assessments",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("reference", sa.String, nullable=False),
+    sa.Column("recorded_by", sa.String, nullable=False),
+    sa.Column("role", sa.String, nullable=False),
+    sa.Column("recorded_at", UtcDateTime, nullable=False),
+    sa.Column("note", sa.String, nullable=False, server_default=""),
+    sa.CheckConstraint(_one_of("role", Role), name="role"),
+)

@@ -29,6 +29,7 @@ from seuil.adapters.storage.db import Db
 from seuil.adapters.storage.engine import READ_ONLY_OPTION, truncate_wal
 from seuil.adapters.storage.errors import storage_errors
 from seuil.adapters.storage.gate_events import SqlGateEventLog
+from seuil.adapters.storage.impact_assessments import SqlImpactAssessmentRepository
 from seuil.adapters.storage.incident_cache import cache_for
 from seuil.adapters.storage.incidents import (
     SqlDeviceRegistry,
@@ -41,6 +42,7 @@ from seuil.adapters.storage.repositories import (
     SqlCredentialRepository,
     SqlPeopleRepository,
 )
+from seuil.adapters.storage.retention import SqlRetentionStore
 
 if TYPE_CHECKING:
     from seuil.ports.storage import UnitOfWork
@@ -80,6 +82,8 @@ class SqlUnitOfWork:
         self.notifications = SqlNotificationOutbox(self._db)
         self.devices = SqlDeviceRegistry(self._db)
         self.site_state = SqlSiteStateRepository(self._db)
+        self.retention = SqlRetentionStore(self._db)
+        self.impact_assessments = SqlImpactAssessmentRepository(self._db)
 
     def __enter__(self) -> Self:
         if self._db.connection is not None:
