@@ -104,6 +104,24 @@ class KeySettings(_Strict):
     dir: Path | None = None
 
 
+class HubLinkSettings(_Strict):
+    """The link to the regional hub (issue 7). No ``url``: no link, the outbox stays off.
+
+    The site's bearer token is a secret: given by reference (``token_file``, or the
+    ``SEUIL_HUB_TOKEN`` environment variable), never in this file.
+    """
+
+    url: str | None = Field(None, pattern=r"^https?://")
+    token_file: Path | None = None
+    batch_size: int = Field(200, ge=1, le=500)
+    timeout_s: float = Field(10.0, gt=0)
+    backoff_initial_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(300.0, gt=0)
+    idle_poll_s: float = Field(5.0, gt=0)
+    heartbeat_s: float = Field(60.0, gt=0)
+    counts_interval_s: int = Field(60, ge=10, le=3600)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SEUIL_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -113,3 +131,4 @@ class Settings(BaseSettings):
     site: SiteSettings = Field(default_factory=SiteSettings)
     database: StorageSettings = Field(default_factory=StorageSettings)
     keys: KeySettings = Field(default_factory=KeySettings)
+    hub_link: HubLinkSettings = Field(default_factory=HubLinkSettings)

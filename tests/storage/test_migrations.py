@@ -35,7 +35,7 @@ def test_upgrade_builds_exactly_the_tables(empty_url: str) -> None:
     engine = create_storage_engine(empty_url)
     try:
         assert _diff(engine) == []
-        assert current_revision(engine) == _head() == "0004"
+        assert current_revision(engine) == _head() == "0005"
         names = set(sa.inspect(engine).get_table_names())
         assert names == set(metadata.tables) | {"alembic_version"}
     finally:
@@ -102,7 +102,7 @@ def test_cli_db_upgrade(empty_url: str) -> None:
     assert result.output.startswith("Database up to date")
     engine = create_storage_engine(empty_url)
     try:
-        assert current_revision(engine) == "0004"
+        assert current_revision(engine) == "0005"
     finally:
         engine.dispose()
 

@@ -26,6 +26,7 @@ from seuil.ports.account_store import (
     SetupTokenRepository,
     ThrottleRepository,
 )
+from seuil.ports.hub_link import HubInbox, Outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,10 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def gate_events(self) -> GateEventLog: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def hub_inbox(self) -> HubInbox: ...
     @property
     def accounts(self) -> AccountRepository: ...
     @property
