@@ -116,7 +116,7 @@ class HubStore:
              "received_at": received_at}
             for env in envelopes
         ]  # fmt: skip
-        self._db.execute(sa.insert(h.events), rows)  # type: ignore[call-arg]
+        self._db.execute(sa.insert(h.events), rows)
 
     def seqs_above(self, site_id: str, seq: int, limit: int = 100_000) -> list[int]:
         e = h.events
