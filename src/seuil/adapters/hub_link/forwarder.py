@@ -87,7 +87,7 @@ class HubForwarder:
         self._on_messages = on_messages
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_heartbeat = 0.0
+        self._last_heartbeat: float | None = None  # the first step sends one
         self.status = LinkStatus()
 
     # -- one step --------------------------------------------------------------------------
@@ -101,7 +101,8 @@ class HubForwarder:
         now = self._clock.now()
         with self._uow() as uow:
             uow.outbox.add_gate_counts(now, self.options.counts_interval_s)
-            if time.monotonic() - self._last_heartbeat >= self.options.heartbeat_s:
+            last = self._last_heartbeat
+            if last is None or time.monotonic() - last >= self.options.heartbeat_s:
                 backlog = uow.outbox.backlog()
                 uow.outbox.add(EventKind.HEARTBEAT, now, heartbeat_body(backlog, VERSION))
                 self._last_heartbeat = time.monotonic()
