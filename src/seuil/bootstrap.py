@@ -227,6 +227,7 @@ class Site:
             token=read_hub_token(link.token_file), batch_size=link.batch_size,
             timeout_s=link.timeout_s, backoff_initial_s=link.backoff_initial_s,
             backoff_max_s=link.backoff_max_s, idle_poll_s=link.idle_poll_s,
+            messages_poll_s=link.messages_poll_s,
             heartbeat_s=link.heartbeat_s, counts_interval_s=link.counts_interval_s,
         )  # fmt: skip
         return HubForwarder(self.uow, self.clock, options)

@@ -117,7 +117,8 @@ class HubLinkSettings(_Strict):
     timeout_s: float = Field(10.0, gt=0)
     backoff_initial_s: float = Field(1.0, gt=0)
     backoff_max_s: float = Field(300.0, gt=0)
-    idle_poll_s: float = Field(5.0, gt=0)
+    idle_poll_s: float = Field(0.5, gt=0)  # empty outbox: look again after this (local)
+    messages_poll_s: float = Field(5.0, gt=0)  # idle: ask the hub for messages this often
     heartbeat_s: float = Field(60.0, gt=0)
     counts_interval_s: int = Field(60, ge=10, le=3600)
 

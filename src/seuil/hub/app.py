@@ -76,3 +76,15 @@ def create_hub_app(hub: Hub, options: HubWebOptions | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=opts.max_batch_bytes)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn seuil.hub.app:app_from_env --factory --workers N`` (settings from
+    the ``SEUIL_HUB_`` environment)."""
+    from seuil.hub.settings import HubSettings
+
+    settings = HubSettings()
+    hub = Hub(settings)
+    options = HubWebOptions(secure_cookies=settings.secure_cookies,
+                            max_batch_bytes=settings.max_batch_bytes)  # fmt: skip
+    return create_hub_app(hub, options)

@@ -107,8 +107,7 @@ class HubIngest:
                 )
             new = [e for e in envelopes if e.seq not in known]
             uow.hub.insert_events(new, now)
-            for env in new:
-                _project(uow, env, now)
+            _project(uow, new, now)
             site = uow.hub.get_site(site_id)
             high_water = site.high_water if site else 0
             for seq in uow.hub.seqs_above(site_id, high_water):
@@ -162,12 +161,25 @@ def _parse(site_id: str, payload: Any) -> tuple[list[Envelope], int]:
     return sorted(unique.values(), key=lambda e: e.seq), after
 
 
-def _project(uow: HubUnitOfWork, env: Envelope, now: Any) -> None:
-    if env.kind in _INCIDENT_KINDS:
-        uow.hub.project_incident(env, now)
-    elif env.kind is EventKind.PPMS_MODE:
-        uow.hub.project_mode(env)
-    elif env.kind is EventKind.DEVICE_HEALTH:
-        uow.hub.project_health(env)
-    elif env.kind is EventKind.HEARTBEAT:
-        uow.hub.project_heartbeat(env)
+def _project(uow: HubUnitOfWork, new: list[Envelope], now: Any) -> None:
+    """Update the board from a batch: the site's state from the latest event of each
+    kind, each incident from its events in order (one or two statements per incident,
+    not one per event: a batch is mostly counts and heartbeats)."""
+    latest: dict[EventKind, Envelope] = {}
+    incidents: dict[str, list[Envelope]] = {}
+    for env in new:  # in seq order
+        if env.kind in _INCIDENT_KINDS:
+            incidents.setdefault(env.body["incident_id"], []).append(env)
+        elif env.kind in (EventKind.PPMS_MODE, EventKind.DEVICE_HEALTH, EventKind.HEARTBEAT):
+            latest[env.kind] = env
+    for steps in incidents.values():
+        opening = [e for e in steps if e.kind is EventKind.INCIDENT_OPENED]
+        if opening and opening[0] is not steps[-1]:
+            uow.hub.project_incident(opening[0], now)
+        uow.hub.project_incident(steps[-1], now)
+    if EventKind.PPMS_MODE in latest:
+        uow.hub.project_mode(latest[EventKind.PPMS_MODE])
+    if EventKind.DEVICE_HEALTH in latest:
+        uow.hub.project_health(latest[EventKind.DEVICE_HEALTH])
+    if EventKind.HEARTBEAT in latest:
+        uow.hub.project_heartbeat(latest[EventKind.HEARTBEAT])

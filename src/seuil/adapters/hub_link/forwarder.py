@@ -45,7 +45,8 @@ class LinkOptions:
     timeout_s: float = 10.0
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 300.0
-    idle_poll_s: float = 5.0
+    idle_poll_s: float = 0.5  # how often an empty outbox is looked at (local database)
+    messages_poll_s: float = 5.0  # how often the hub is asked for messages when idle
     heartbeat_s: float = 60.0
     counts_interval_s: int = 60
     keep_sent: timedelta = timedelta(days=7)
@@ -88,6 +89,7 @@ class HubForwarder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_heartbeat: float | None = None  # the first step sends one
+        self._last_poll: float | None = None
         self.status = LinkStatus()
 
     # -- one step --------------------------------------------------------------------------
@@ -110,7 +112,10 @@ class HubForwarder:
             batch = uow.outbox.pending(self.options.batch_size)
             after = uow.hub_inbox.last_id()
         if not batch:
-            self._poll_messages(after)
+            last = self._last_poll
+            if last is None or time.monotonic() - last >= self.options.messages_poll_s:
+                self._poll_messages(after)
+                self._last_poll = time.monotonic()
             return 0
         payload = {
             "site": self.options.site_id,
@@ -231,8 +236,9 @@ class HubForwarder:
             self._client.close()
 
     def drain(self, timeout: float = 30.0) -> int:
-        """Send until the outbox is empty (CLI, tests); returns events sent. Raises
-        :class:`LinkError` on the first failure."""
+        """Send until the outbox is empty, then fetch the hub's messages (CLI, tests);
+        returns events sent. Raises :class:`LinkError` on the first failure."""
+        self._last_poll = None
         deadline = time.monotonic() + timeout
         total = 0
         while time.monotonic() < deadline:
