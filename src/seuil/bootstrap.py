@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,15 +27,20 @@ from seuil.settings import (
     DetectorSettings,
     DlibEmbedderSettings,
     EngineSettings,
+    IncidentSettings,
+    NotificationSettings,
     OnnxEmbedderSettings,
     Settings,
     UserOnnxEmbedderSettings,
 )
 
 if TYPE_CHECKING:
+    from seuil.adapters.doors.commander import DoorsCommander
     from seuil.adapters.hub_link import HubForwarder
+    from seuil.adapters.live import MemoryLiveBus
     from seuil.adapters.storage.hub_outbox import OutboxConfig
     from seuil.domain.gate import GateDecision, GateMode
+    from seuil.domain.incidents import EscalationPolicy
     from seuil.domain.lane import LaneAlert
     from seuil.domain.site_mode import SiteModeSource
     from seuil.gate.badge_http import BadgeEndpoint
@@ -51,7 +57,12 @@ if TYPE_CHECKING:
     from seuil.ports.doors import Door
     from seuil.ports.frames import FrameSource
     from seuil.ports.liveness import ActiveChallenge
+    from seuil.ports.notify import Notifier
+    from seuil.ports.site_control import EntranceCommander
     from seuil.services.enrolment import EnrolmentService
+    from seuil.services.incidents import IncidentService, Recipients
+    from seuil.services.notifications import NotificationDispatcher
+    from seuil.services.ppms import PpmsService
     from seuil.site_config import SiteConfig
 
 logger = logging.getLogger(__name__)
@@ -199,6 +210,11 @@ class Site:
         self.gate_access = GateAccessService(uow, self.credentials, self.cipher, reader)
         self.roster = RosterService(uow, self.clock)
         self._enrolment: EnrolmentService | None = None
+        self._incident_engine: tuple[IncidentService, PpmsService] | None = None
+        self._dispatcher: NotificationDispatcher | None = None
+        self._bus: MemoryLiveBus | None = None
+        # Set before the engine is first used to command real doors (seuil incidents run).
+        self.entrance_commander: EntranceCommander | None = None
 
     @property
     def enrolment(self) -> EnrolmentService:
@@ -232,12 +248,112 @@ class Site:
         )  # fmt: skip
         return HubForwarder(self.uow, self.clock, options)
 
+    # -- the incident engine (built on first use) ----------------------------------------
+
+    @property
+    def bus(self) -> MemoryLiveBus:
+        if self._bus is None:
+            from seuil.adapters.live import MemoryLiveBus
+
+            self._bus = MemoryLiveBus()
+        return self._bus
+
+    def _engine(self) -> tuple[IncidentService, PpmsService]:
+        if self._incident_engine is None:
+            from seuil.adapters.doors.commander import DoorsCommander
+            from seuil.services.incidents import IncidentService
+            from seuil.services.ppms import PpmsService
+
+            cfg = self.settings.incidents
+            commander = self.entrance_commander or DoorsCommander([])
+            ppms = PpmsService(self.uow, self.clock, commander, self.bus)
+            incidents = IncidentService(
+                self.uow, self.clock, policy=build_escalation_policy(cfg),
+                recipients=build_recipients(self.settings.notifications), bus=self.bus,
+                ppms=ppms, site_id=self.settings.site.id,
+                dedup_window=timedelta(seconds=cfg.dedup_window_s),
+                correlation_window=timedelta(seconds=cfg.correlation_window_s),
+                reader=self.reader,
+            )  # fmt: skip
+            self._incident_engine = (incidents, ppms)
+        return self._incident_engine
+
+    @property
+    def incidents(self) -> IncidentService:
+        """The incident engine, the SignalSink of every device adapter."""
+        return self._engine()[0]
+
+    @property
+    def ppms(self) -> PpmsService:
+        return self._engine()[1]
+
+    @property
+    def dispatcher(self) -> NotificationDispatcher:
+        if self._dispatcher is None:
+            from seuil.domain.notifications import RetryPolicy
+            from seuil.services.notifications import NotificationDispatcher
+
+            cfg = self.settings.notifications
+            retry = RetryPolicy(cfg.max_attempts, cfg.retry_base_s, 2.0, cfg.retry_max_s)
+            self._dispatcher = NotificationDispatcher(
+                self.uow, self.clock, build_notifiers(cfg), retry=retry,
+                claim=timedelta(seconds=cfg.claim_s),
+            )  # fmt: skip
+        return self._dispatcher
+
     def close(self) -> None:
         self.db.dispose()
 
 
 def build_site(settings: Settings | None = None) -> Site:
     return Site(settings or Settings())
+
+
+# -- incidents and notifications from the settings ----------------------------------------
+
+
+def build_escalation_policy(cfg: IncidentSettings) -> EscalationPolicy:
+    from seuil.domain.incidents import EscalationPolicy, IncidentType, Severity
+
+    try:
+        by_type = {IncidentType(k): tuple(v) for k, v in cfg.escalation_by_type_s.items()}
+    except ValueError as error:
+        raise ConfigurationError(f"incidents.escalation_by_type_s: {error}") from None
+    by_severity = {Severity[k.upper()]: tuple(v) for k, v in cfg.escalation_s.items()}
+    return EscalationPolicy(by_severity=by_severity, by_type=by_type)
+
+
+def build_recipients(cfg: NotificationSettings) -> Recipients:
+    from seuil.domain.incidents import EscalationLevel
+
+    recipients: dict[EscalationLevel, list[tuple[str, str]]] = {}
+    for level, entries in cfg.recipients.items():
+        pairs = [entry.partition(":") for entry in entries]
+        recipients[EscalationLevel[level.upper()]] = [(c.strip(), r.strip()) for c, _, r in pairs]
+    return recipients
+
+
+def build_notifiers(cfg: NotificationSettings) -> dict[str, Notifier]:
+    """One notifier per configured channel; a channel left out fails its messages
+    visibly ("no notifier configured"), it never drops them."""
+    notifiers: dict[str, Notifier] = {}
+    smtp = cfg.smtp
+    if smtp.host:
+        from seuil.adapters.notify.smtp import SmtpNotifier
+
+        password = smtp.password.get_secret_value() if smtp.password else None
+        notifiers["email"] = SmtpNotifier(
+            smtp.host, smtp.port, smtp.sender, starttls=smtp.starttls,
+            username=smtp.username, password=password, timeout=smtp.timeout_s,
+        )  # fmt: skip
+    return notifiers
+
+
+def build_entrance_commander(site: Site, config: SiteConfig) -> DoorsCommander:
+    """Every door of the site configuration file, for the PPMS."""
+    from seuil.adapters.doors.commander import DoorsCommander
+
+    return DoorsCommander([_door(cfg, site.settings.site.id) for cfg in config.doors])
 
 
 # -- gates from the site configuration ------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -123,6 +123,79 @@ class HubLinkSettings(_Strict):
     counts_interval_s: int = Field(60, ge=10, le=3600)
 
 
+SeverityName = Literal["info", "low", "medium", "high", "critical"]
+LevelName = Literal["gate_agent", "vie_scolaire", "head_of_school", "regional_centre"]
+
+
+def _default_escalation() -> dict[SeverityName, list[float]]:
+    return {
+        "critical": [60.0, 120.0, 180.0],
+        "high": [180.0, 600.0, 1800.0],
+        "medium": [600.0, 1800.0],
+        "low": [1800.0],
+    }
+
+
+class IncidentSettings(_Strict):
+    """The incident engine. ``escalation_s[severity]`` lists the seconds an incident may
+    stay unacknowledged at each level (gate agent, vie scolaire, head of school) before
+    the next is notified; a severity left out never escalates on its own.
+    ``escalation_by_type_s`` overrides it for one incident type (``"fire"``...).
+
+    ``SEUIL_INCIDENTS__ESCALATION_S='{"critical": [60, 120, 180]}'``"""
+
+    escalation_s: dict[SeverityName, list[float]] = Field(default_factory=_default_escalation)
+    escalation_by_type_s: dict[str, list[float]] = Field(default_factory=dict)
+    dedup_window_s: float = Field(300, gt=0)
+    correlation_window_s: float = Field(120, ge=0)
+    tick_s: float = Field(1.0, gt=0, le=60, description="the engine loop's period")
+
+    @field_validator("escalation_s", "escalation_by_type_s")
+    @classmethod
+    def _positive(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        for key, delays in value.items():
+            if any(d <= 0 for d in delays) or len(delays) > 3:
+                raise ValueError(f"{key}: up to 3 positive delays (one per level below the last)")
+        return value
+
+
+class SmtpSettings(_Strict):
+    """The mail server for e-mail notifications; without ``host`` e-mails are not sent
+    (they stay in the outbox, failed with a clear error)."""
+
+    host: str | None = None
+    port: int = Field(25, ge=1, le=65535)
+    sender: str = "seuil@localhost"
+    starttls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class NotificationSettings(_Strict):
+    """Who is told at each escalation level: ``"channel:recipient"`` entries, e.g.
+    ``{"gate_agent": ["live:loge", "email:accueil@lycee.fr"], "vie_scolaire":
+    ["email:cpe@lycee.fr"]}`` (``live`` goes to the dashboards only). Failed deliveries
+    are retried with exponential backoff, then shown as failed."""
+
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    recipients: dict[LevelName, list[str]] = Field(default_factory=dict)
+    max_attempts: int = Field(8, ge=1)
+    retry_base_s: float = Field(30.0, ge=0)
+    retry_max_s: float = Field(3600.0, ge=0)
+    claim_s: float = Field(120.0, gt=0, description="how long a send may take before retry")
+
+    @field_validator("recipients")
+    @classmethod
+    def _channel_and_recipient(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for level, entries in value.items():
+            for entry in entries:
+                channel, _, recipient = entry.partition(":")
+                if not channel.strip() or not recipient.strip():
+                    raise ValueError(f"{level}: {entry!r} is not 'channel:recipient'")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SEUIL_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -133,3 +206,5 @@ class Settings(BaseSettings):
     database: StorageSettings = Field(default_factory=StorageSettings)
     keys: KeySettings = Field(default_factory=KeySettings)
     hub_link: HubLinkSettings = Field(default_factory=HubLinkSettings)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)

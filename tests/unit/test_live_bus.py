@@ -77,3 +77,14 @@ def test_a_subscriber_whose_loop_ended_does_not_break_publishing() -> None:
     asyncio.run(leave_open())
     bus.publish("gate.decision", {"n": 1})  # no exception
     bus.publish("gate.decision", {"n": 2})
+
+
+def test_a_synchronous_listener_hears_every_topic_and_cannot_break_publishing() -> None:
+    bus = MemoryLiveBus()
+    heard: list[tuple[str, object]] = []
+    remove = bus.listen(lambda topic, payload: heard.append((topic, payload.get("n"))))
+    bus.listen(lambda topic, payload: 1 / 0)  # a broken listener is logged, not raised
+    bus.publish("incident", {"n": 1})
+    remove()
+    bus.publish("incident", {"n": 2})
+    assert heard == [("incident", 1)]

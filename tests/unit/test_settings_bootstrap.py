@@ -55,3 +55,55 @@ def test_bootstrap_builds_the_configured_backend():
     gate = build_face_engine(purpose="gate")
     assert gate.embedder.name == "onnx"
     assert gate.config_key() != engine.config_key()
+
+
+def test_incident_and_notification_settings_from_the_environment(monkeypatch):
+    from seuil.adapters.notify.smtp import SmtpNotifier
+    from seuil.bootstrap import build_escalation_policy, build_notifiers, build_recipients
+    from seuil.domain.incidents import DEFAULT_POLICY, EscalationLevel, IncidentType, Severity
+
+    assert build_escalation_policy(Settings().incidents) == DEFAULT_POLICY
+    assert build_notifiers(Settings().notifications) == {}  # no mail server: none
+    monkeypatch.setenv("SEUIL_INCIDENTS__ESCALATION_S", '{"critical": [5, 10]}')
+    monkeypatch.setenv("SEUIL_INCIDENTS__ESCALATION_BY_TYPE_S", '{"fire": [1]}')
+    monkeypatch.setenv("SEUIL_NOTIFICATIONS__SMTP__HOST", "smtp.lycee.fr")
+    monkeypatch.setenv("SEUIL_NOTIFICATIONS__SMTP__PASSWORD", "s3cret")
+    monkeypatch.setenv("SEUIL_NOTIFICATIONS__SMTP__USERNAME", "seuil")
+    monkeypatch.setenv(
+        "SEUIL_NOTIFICATIONS__RECIPIENTS",
+        '{"gate_agent": ["live:loge", "email:accueil@lycee.fr"], "vie_scolaire": ["sms:+336"]}',
+    )
+    s = Settings()
+    policy = build_escalation_policy(s.incidents)
+    assert policy.by_severity == {Severity.CRITICAL: (5.0, 10.0)}
+    assert policy.by_type == {IncidentType.FIRE: (1.0,)}
+    assert build_recipients(s.notifications) == {
+        EscalationLevel.GATE_AGENT: [("live", "loge"), ("email", "accueil@lycee.fr")],
+        EscalationLevel.VIE_SCOLAIRE: [("sms", "+336")],
+    }
+    notifiers = build_notifiers(s.notifications)
+    assert isinstance(notifiers["email"], SmtpNotifier) and "s3cret" not in repr(notifiers)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SEUIL_INCIDENTS__ESCALATION_S", '{"critical": [0]}'),
+        ("SEUIL_INCIDENTS__ESCALATION_S", '{"urgent": [10]}'),
+        ("SEUIL_NOTIFICATIONS__RECIPIENTS", '{"gate_agent": ["cpe@lycee.fr"]}'),
+        ("SEUIL_NOTIFICATIONS__RECIPIENTS", '{"concierge": ["email:a@b.fr"]}'),
+    ],
+)
+def test_bad_incident_settings_are_refused(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_an_unknown_incident_type_in_the_policy_is_a_configuration_error(monkeypatch):
+    from seuil.bootstrap import build_escalation_policy
+    from seuil.domain.errors import ConfigurationError
+
+    monkeypatch.setenv("SEUIL_INCIDENTS__ESCALATION_BY_TYPE_S", '{"feu": [1]}')
+    with pytest.raises(ConfigurationError):
+        build_escalation_policy(Settings().incidents)

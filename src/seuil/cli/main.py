@@ -47,6 +47,7 @@ def _mount() -> None:
     from seuil.cli.face_cmd import face_app
     from seuil.cli.gate_cmd import gate_app
     from seuil.cli.hub_cmd import hub_app, hub_link
+    from seuil.cli.incidents_cmd import incidents_app
     from seuil.cli.keys_cmd import keys_app
     from seuil.cli.liveness_cmd import eval_liveness
     from seuil.cli.people_cmd import people_app
@@ -70,6 +71,7 @@ def _mount() -> None:
     app.command("web")(web)
     app.add_typer(hub_app, name="hub")
     app.command("hub-link")(hub_link)
+    app.add_typer(incidents_app, name="incidents")
 
 
 @app.callback()

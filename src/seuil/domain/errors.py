@@ -125,6 +125,20 @@ class DeviceError(SeuilError):
         self.device = device
 
 
+class EntranceCommandError(DeviceError):
+    """Some doors did not take a site-wide command (PPMS lock or egress release).
+
+    Every door was tried before this is raised; ``failures`` holds one
+    :class:`DeviceError` per door that failed, the others did take the command.
+    """
+
+    code = "entrance_command_failed"
+
+    def __init__(self, message: str, failures: tuple[DeviceError, ...]) -> None:
+        super().__init__(message, ", ".join(f.device for f in failures))
+        self.failures = failures
+
+
 class NotificationError(SeuilError):
     """A notification could not be delivered (SMTP refused, SMS provider down...).
 

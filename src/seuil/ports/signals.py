@@ -16,4 +16,6 @@ from seuil.domain.incidents import Signal
 
 
 class SignalSink(Protocol):
-    def receive(self, signal: Signal) -> None: ...
+    # ``object``: a sink may return something (the engine returns the incident the
+    # signal opened or joined); callers ignore it.
+    def receive(self, signal: Signal) -> object: ...

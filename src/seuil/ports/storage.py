@@ -17,8 +17,12 @@ from typing import Protocol, Self
 from seuil.domain.audit import AuditEntry, AuditEvent
 from seuil.domain.consent import ConsentRecord
 from seuil.domain.credentials import Credential, RevocationReason, TemplateStorage
+from seuil.domain.devices import Device
 from seuil.domain.gate import GateDecision
+from seuil.domain.incidents import Incident, IncidentStatus, IncidentType, Severity, Signal
+from seuil.domain.notifications import Notification
 from seuil.domain.people import Person, PersonKind, PersonStatus
+from seuil.domain.ppms import PpmsState
 from seuil.ports.account_store import (
     AccountRepository,
     ApiTokenRepository,
@@ -99,6 +103,69 @@ class GateEventLog(Protocol):
     def recent(self, gate_id: str | None = None, limit: int = 50) -> list[GateDecision]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentQuery:
+    status: IncidentStatus | None = None
+    type: IncidentType | None = None
+    min_severity: Severity | None = None
+    unresolved: bool = False  # every status but resolved (status must then be None)
+    limit: int = 50
+    offset: int = 0
+
+
+class IncidentRepository(Protocol):
+    """Incidents with their whole history: every signal and every transition.
+
+    ``update`` stores what changed since the incident was read in this unit of work; if
+    another transaction changed it meanwhile, it raises ConflictError (read it again).
+    """
+
+    def add(self, incident: Incident) -> None: ...
+    def update(self, incident: Incident) -> None: ...
+    def get(self, incident_id: str) -> Incident | None: ...
+    def unresolved(self) -> list[Incident]: ...
+    def search(self, query: IncidentQuery) -> list[Incident]: ...
+    def count(self, query: IncidentQuery) -> int: ...
+    def with_signal(self, signal: Signal) -> Incident | None:
+        """The incident that already holds this very signal (same source, code, time
+        and raw text), resolved or not: a replayed signal is recognised."""
+        ...
+
+    def lock(self) -> None:
+        """Serialise the writers of incidents (ingest, escalation) until the
+        transaction ends, so two processes never open the same incident twice."""
+        ...
+
+
+class NotificationOutbox(Protocol):
+    def add(self, notification: Notification) -> None: ...
+    def get(self, notification_id: str) -> Notification | None: ...
+    def due(self, now: datetime, limit: int = 50) -> list[Notification]:
+        """Pending notifications whose next attempt is due, oldest first; on a server
+        database, rows another transaction holds are skipped."""
+        ...
+
+    def update(self, notification: Notification) -> None: ...
+    def recent(self, limit: int = 50) -> list[Notification]: ...
+    def failed(self) -> list[Notification]: ...
+    def for_incident(self, incident_id: str) -> list[Notification]: ...
+
+
+class DeviceRegistry(Protocol):
+    def upsert(self, device: Device) -> None: ...
+    def get(self, device_id: str) -> Device | None: ...
+    def all(self) -> list[Device]: ...
+    def touch(self, device_id: str, at: datetime) -> bool:
+        """Heard from the device at ``at`` (last seen never moves back, a reported
+        silence ends); False when no such device is registered."""
+        ...
+
+
+class SiteStateRepository(Protocol):
+    def ppms(self) -> PpmsState: ...
+    def set_ppms(self, state: PpmsState) -> None: ...
+
+
 class AccountsUnitOfWork(Protocol):
     """What the account use cases need: the site's unit of work has it, the hub's too."""
 
@@ -156,6 +223,14 @@ class UnitOfWork(Protocol):
     def login_throttle(self) -> ThrottleRepository: ...
     @property
     def setup_tokens(self) -> SetupTokenRepository: ...
+    @property
+    def incidents(self) -> IncidentRepository: ...
+    @property
+    def notifications(self) -> NotificationOutbox: ...
+    @property
+    def devices(self) -> DeviceRegistry: ...
+    @property
+    def site_state(self) -> SiteStateRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

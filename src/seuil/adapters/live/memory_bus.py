@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Self
@@ -114,6 +114,20 @@ class MemoryLiveBus:
         self._ids = itertools.count(1)
         self._history: deque[LiveEvent] = deque(maxlen=history)
         self._queue_size = queue_size
+        self._listeners: list[Callable[[str, Mapping[str, object]], None]] = []
+
+    def listen(self, listener: Callable[[str, Mapping[str, object]], None]) -> Callable[[], None]:
+        """A synchronous listener, called on the publisher's thread (keep it short: a
+        log line); its errors are logged. Returns the function that removes it."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
 
     def publish(self, topic: str, payload: Mapping[str, object]) -> None:
         try:
@@ -121,8 +135,14 @@ class MemoryLiveBus:
                 event = LiveEvent(next(self._ids), topic, dict(payload), time.monotonic())
                 self._history.append(event)
                 subs = [s for s in self._subs if s.wants(topic)]
+                listeners = list(self._listeners)
             for sub in subs:
                 sub.deliver(event)
+            for listener in listeners:
+                try:
+                    listener(topic, event.payload)
+                except Exception:
+                    log.exception("live bus listener failed on %s", topic)
         except Exception:  # never let a screen problem reach a gate or an incident
             log.exception("live event %s not published", topic)
 

@@ -1,1 +1,1 @@
-"""Notification adapters: SMS or push through an HTTP API, e-mail through SMTP."""
+"""Notification adapters: e-mail through SMTP, SMS or push through an HTTP API."""

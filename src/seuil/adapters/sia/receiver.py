@@ -34,7 +34,7 @@ class SiaReceiver:
     def __init__(
         self,
         accounts: Iterable[SiaAccount],
-        on_signal: Callable[[Signal], None],
+        on_signal: Callable[[Signal], object],
         clock: Clock,
         *,
         window: tuple[timedelta, timedelta] = (timedelta(seconds=40), timedelta(seconds=20)),

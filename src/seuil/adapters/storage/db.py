@@ -35,12 +35,15 @@ class Db:
         # The audit head (seq, hash) once this transaction has locked it; see audit_log.
         self.audit_head: tuple[int, str] | None = None
         self.anchor_stale = False  # audit_head is ahead of the anchor row
+        # The version of each incident read in this transaction (optimistic check).
+        self.incident_versions: dict[str, int] = {}
 
     def end_transaction(self) -> None:
         """Forget what belonged to the transaction that just ended."""
         self.erased_blobs = False
         self.audit_head = None
         self.anchor_stale = False
+        self.incident_versions = {}
 
     @property
     def dialect(self) -> str:

@@ -24,7 +24,11 @@ from sqlalchemy.types import TypeDecorator
 from seuil.domain.accounts import Role
 from seuil.domain.consent import ConsentGiver, ConsentState
 from seuil.domain.credentials import CredentialKind, RevocationReason, TemplateStorage
+from seuil.domain.devices import DeviceKind
+from seuil.domain.incidents import Action, IncidentStatus, SignalKind
+from seuil.domain.notifications import NotificationStatus
 from seuil.domain.people import PersonKind, PersonStatus
+from seuil.domain.ppms import PpmsMode
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -318,3 +322,110 @@ hub_inbox = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("received_at", UtcDateTime, nullable=False),
 )  # fmt: skip
+
+# -- incidents (issue "incidents") ------------------------------------------------------
+# An incident is one row plus its signals and transitions, each numbered from 0 in the
+# incident: the (incident_id, seq) keys make two writers appending the same step collide
+# instead of both succeeding. ``version`` is bumped by every update (optimistic check).
+# Types are free strings (an unknown panel code is kept); statuses are checked.
+
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("site", sa.String, nullable=False),
+    sa.Column("zone", sa.String, nullable=False),
+    sa.Column("severity", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("opened_at", UtcDateTime, nullable=False),
+    sa.Column("last_signal_at", UtcDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint(_one_of("status", IncidentStatus), name="status"),
+    sa.Index(None, "status", "opened_at"),
+    sa.Index(None, "opened_at"),
+)
+
+incident_signals = sa.Table(
+    "incident_signals",
+    metadata,
+    sa.Column("incident_id", sa.String, sa.ForeignKey("incidents.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("source", sa.String, nullable=False),
+    sa.Column("site", sa.String, nullable=False),
+    sa.Column("zone", sa.String, nullable=False),
+    sa.Column("code", sa.String, nullable=False),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    # sha256 of (source, code, at, raw): the same message handed twice is recognised.
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.CheckConstraint(_one_of("kind", SignalKind), name="kind"),
+    sa.Index(None, "fingerprint", unique=True),
+    sa.Index(None, "source", "at"),
+)
+
+incident_transitions = sa.Table(
+    "incident_transitions",
+    metadata,
+    sa.Column("incident_id", sa.String, sa.ForeignKey("incidents.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("by", sa.String, nullable=False),
+    sa.Column("level", sa.Integer, nullable=True),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.CheckConstraint(_one_of("action", Action), name="action"),
+)
+
+# The outbox: every message to send, until sent or visibly failed.
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("incident_id", sa.String, nullable=False, server_default=""),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("recipient", sa.String, nullable=False),
+    sa.Column("subject", sa.String, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.CheckConstraint(_one_of("status", NotificationStatus), name="status"),
+    sa.Index(None, "status", "next_attempt_at"),
+    sa.Index(None, "incident_id"),
+    sa.Index(None, "created_at"),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("zone", sa.String, nullable=False, server_default=""),
+    sa.Column("label", sa.String, nullable=False, server_default=""),
+    sa.Column("supervision_interval_s", sa.Float, nullable=True),
+    sa.Column("last_seen", UtcDateTime, nullable=True),
+    sa.Column("health", sa.String, nullable=False, server_default=""),
+    sa.Column("registered_at", UtcDateTime, nullable=True),
+    sa.Column("silent_since", UtcDateTime, nullable=True),
+    sa.CheckConstraint(_one_of("kind", DeviceKind), name="kind"),
+)
+
+# One row (id = 1): the site's PPMS mode. No row means normal since ever.
+site_state = sa.Table(
+    "site_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("ppms_mode", sa.String(16), nullable=False),
+    sa.Column("ppms_since", UtcDateTime, nullable=False),
+    sa.Column("ppms_by", sa.String, nullable=False),
+    sa.Column("ppms_reason", sa.Text, nullable=False, server_default=""),
+    sa.CheckConstraint("id = 1", name="single_row"),
+    sa.CheckConstraint(_one_of("ppms_mode", PpmsMode), name="ppms_mode"),
+)

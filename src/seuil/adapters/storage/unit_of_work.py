@@ -30,6 +30,12 @@ from seuil.adapters.storage.engine import READ_ONLY_OPTION, truncate_wal
 from seuil.adapters.storage.errors import storage_errors
 from seuil.adapters.storage.gate_events import SqlGateEventLog
 from seuil.adapters.storage.hub_outbox import OutboxConfig, SqlHubInbox, SqlOutbox
+from seuil.adapters.storage.incidents import (
+    SqlDeviceRegistry,
+    SqlIncidentRepository,
+    SqlNotificationOutbox,
+    SqlSiteStateRepository,
+)
 from seuil.adapters.storage.repositories import (
     SqlConsentRepository,
     SqlCredentialRepository,
@@ -73,6 +79,10 @@ class SqlUnitOfWork:
         self.api_tokens = SqlApiTokenRepository(self._db)
         self.login_throttle = SqlThrottleRepository(self._db)
         self.setup_tokens = SqlSetupTokenRepository(self._db)
+        self.incidents = SqlIncidentRepository(self._db)
+        self.notifications = SqlNotificationOutbox(self._db)
+        self.devices = SqlDeviceRegistry(self._db)
+        self.site_state = SqlSiteStateRepository(self._db)
 
     def __enter__(self) -> Self:
         if self._db.connection is not None:

@@ -1,0 +1,58 @@
+"""What the running site hands the web app beyond the use cases: gates, devices, demo.
+
+``create_app`` works without it (tests of the pages of people, roster, audit...); the
+site process (``seuil site run``) builds one from the running gate lanes and device
+gateway. Plain callables and values only, so the web layer never imports the runtime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seuil.ports.signals import SignalSink
+
+
+@dataclass(frozen=True, slots=True)
+class GateInfo:
+    id: str
+    label: str
+    mode: str  # "verification", "credential_only", "identification"
+    camera: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoDevice:
+    """A simulated device of the demonstration site that a page can trigger."""
+
+    id: str  # e.g. "demo-panic-1"
+    kind: str  # "panic_button", "alarm_panel"
+    label: str  # French label shown on the button
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeReply:
+    status: int
+    body: Mapping[str, object]
+
+
+@dataclass(slots=True)
+class WebRuntime:
+    gates: Sequence[GateInfo] = ()
+    # Every device signal the web receives (webhook, demo buttons) goes here: the disk
+    # buffer in front of the incident engine.
+    signals: SignalSink | None = None
+    # gate id -> camera/door health as plain values (state, frames, last error...)
+    gate_health: Callable[[str], Mapping[str, object]] | None = None
+    # gate id -> present(credential_text_or_None, video_name) -> queued? (demo cameras)
+    presenters: Mapping[str, Callable[[str | None, str], bool]] = field(default_factory=dict)
+    demo_videos: Mapping[str, Path] = field(default_factory=dict)  # name -> file
+    demo_devices: Sequence[DemoDevice] = ()
+    # badge readers calling a URL: (gate_id, bearer token, body) -> reply
+    badge: Callable[[str, str, bytes], BadgeReply] | None = None
+    # devices calling a URL: (device_id, token, body, content type) -> reply
+    webhook: Callable[[str, str, bytes, str], BadgeReply] | None = None
+    heightened: Callable[[], bool] | None = None
+    set_heightened: Callable[[bool], None] | None = None
