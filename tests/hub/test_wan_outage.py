@@ -165,3 +165,37 @@ def test_backoff_grows_exponentially_with_jitter(
         assert 0.8 * base <= wait <= 1.2 * base
     assert forwarder.backoff_s(50) <= 0.4 * 1.2
     forwarder.stop()
+
+
+def test_a_site_incident_reaches_the_board_and_the_regions_ack_comes_back(
+    env: HubEnv, linked: tuple[Site, TcpProxy]
+) -> None:
+    from datetime import UTC, datetime
+
+    from seuil.domain.incidents import IncidentType, Signal
+
+    site, _ = linked
+    incident = site.incidents.receive(
+        Signal("button:hall", SITE, "hall A", "PA", "", datetime.now(UTC), IncidentType.PANIC)
+    )
+    assert incident is not None
+    forwarder = site.hub_forwarder()
+    forwarder.drain(timeout=10)
+    operator = env.account("admin")
+    board = env.hub.service.board(operator)
+    row = next(r for r in board.rows if r.site.id == SITE)
+    assert row.status.value == "incident" and row.open_by_severity == {4: 1}
+    env.hub.service.acknowledge(operator, SITE, incident.id)
+    site.incidents.acknowledge(incident.id, "mme.durand")
+    forwarder.drain(timeout=10)
+    with env.hub.uow() as uow:
+        on_hub = uow.hub.incident(SITE, incident.id)
+    assert on_hub is not None and on_hub.site_status == "acknowledged"
+    with site.uow() as uow:
+        [ack] = uow.hub_inbox.recent()
+    assert (ack.kind.value, ack.body["incident_id"], ack.body["state"]) == (
+        "ack",
+        incident.id,
+        "acknowledged",
+    )
+    forwarder.stop()
