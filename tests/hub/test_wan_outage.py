@@ -199,3 +199,27 @@ def test_a_site_incident_reaches_the_board_and_the_regions_ack_comes_back(
         "acknowledged",
     )
     forwarder.stop()
+
+
+def test_device_health_reaches_the_board(env: HubEnv, linked: tuple[Site, TcpProxy]) -> None:
+    from datetime import UTC, datetime
+
+    from seuil.domain.devices import Device, DeviceKind
+
+    site, _ = linked
+    now = datetime.now(UTC)
+    with site.uow() as uow:
+        uow.devices.upsert(Device("cam-1", DeviceKind.CAMERA, registered_at=now))
+        uow.devices.upsert(Device("cam-2", DeviceKind.CAMERA, registered_at=now, silent_since=now))
+        uow.devices.upsert(
+            Device("sia:0042", DeviceKind.ALARM_PANEL, registered_at=now, silent_since=now)
+        )
+        uow.commit()
+    forwarder = site.hub_forwarder()
+    forwarder.drain(timeout=10)
+    with env.hub.uow() as uow:
+        record = uow.hub.get_site(SITE)
+    assert record is not None
+    assert (record.cameras_online, record.cameras_total, record.panels_total) == (1, 2, 1)
+    assert record.panels_silent == ("sia:0042",)
+    forwarder.stop()

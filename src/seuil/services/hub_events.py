@@ -8,8 +8,13 @@ and reasons stay on the site. Without a hub link the outbox is disabled: nothing
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from seuil.domain.devices import Device, DeviceKind
 from seuil.domain.hub import (
     EventKind,
+    device_health_body,
     incident_opened_body,
     incident_transition_body,
     ppms_mode_body,
@@ -37,3 +42,13 @@ def report_mode(outbox: Outbox, before: PpmsState, after: PpmsState) -> None:
         return
     body = ppms_mode_body(after.mode.value, before.mode.value, after.by, outbox.pseudonym)
     outbox.add(EventKind.PPMS_MODE, after.since, body)
+
+
+def device_health(devices: Iterable[Device]) -> dict[str, Any]:
+    """The site's device health for the board: cameras online out of total (a camera is
+    online unless reported silent or faulty), alarm panels and the silent ones."""
+    cameras = [d for d in devices if d.kind is DeviceKind.CAMERA]
+    panels = [d for d in devices if d.kind is DeviceKind.ALARM_PANEL]
+    online = sum(1 for d in cameras if d.silent_since is None and not d.health)
+    silent = [d.id[:64] for d in panels if d.silent_since is not None][:500]
+    return device_health_body(online, len(cameras), len(panels), silent)

@@ -8,8 +8,9 @@ credential) leaves everything queued and waits with exponential backoff and jitt
 the same batch goes again, and the hub's idempotency makes the replay harmless. The
 hub's answer also carries its messages for the site (acknowledgements, mediator
 assignments, region-wide alerts), stored in the inbox; when there is nothing to send
-the forwarder polls for them. It also reports closed gate-count intervals and a
-heartbeat, through the same outbox.
+the forwarder polls for them. It also reports closed gate-count intervals, a
+heartbeat and the devices' health (when it changes, and with each heartbeat), through
+the same outbox.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import httpx
 from seuil.adapters.storage.unit_of_work import SqlUnitOfWork
 from seuil.domain.hub import EventKind, HubMessage, heartbeat_body
 from seuil.ports.clock import Clock
+from seuil.services.hub_events import device_health
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ class HubForwarder:
         self._thread: threading.Thread | None = None
         self._last_heartbeat: float | None = None  # the first step sends one
         self._last_poll: float | None = None
+        self._last_health: dict[str, Any] | None = None
         self.status = LinkStatus()
 
     # -- one step --------------------------------------------------------------------------
@@ -104,10 +107,16 @@ class HubForwarder:
         with self._uow() as uow:
             uow.outbox.add_gate_counts(now, self.options.counts_interval_s)
             last = self._last_heartbeat
-            if last is None or time.monotonic() - last >= self.options.heartbeat_s:
+            beat = last is None or time.monotonic() - last >= self.options.heartbeat_s
+            if beat:
                 backlog = uow.outbox.backlog()
                 uow.outbox.add(EventKind.HEARTBEAT, now, heartbeat_body(backlog, VERSION))
                 self._last_heartbeat = time.monotonic()
+            health = device_health(uow.devices.all())
+            known = health["cameras_total"] or health["panels_total"]
+            if known and (health != self._last_health or beat):
+                uow.outbox.add(EventKind.DEVICE_HEALTH, now, health)
+                self._last_health = health
             uow.commit()
             batch = uow.outbox.pending(self.options.batch_size)
             after = uow.hub_inbox.last_id()
