@@ -325,6 +325,7 @@ def run_hub_bench(
         with hub.uow() as uow:
             stored = uow.hub.count_events()
             records = {r.id: r for r in uow.hub.all_sites()}
+            report["hub_events_mb"] = uow.hub.events_size_mb()
         hub.close()
     simulated = sum(len(s.events) for s in streams)
     probe_events = stored - simulated
@@ -360,6 +361,8 @@ def print_hub_report(report: dict[str, Any], echo: Callable[[str], None]) -> Non
         f"ms, p95 {report['board_json']['p95_ms']} ms ; incidents p95 "
         f"{report['incidents_html']['p95_ms']} ms"
     )
+    if report.get("hub_events_mb") is not None:
+        echo(f"table hub_events (données et index) : {report['hub_events_mb']} Mo")
     echo(
         f"stockés : {report['stored_events']} (dont {report['probe_events']} des sites sondes) ; "
         f"une seule fois chacun : {'oui' if report['exactly_once'] else 'NON'}"

@@ -157,6 +157,13 @@ class HubStore:
             query = query.where(e.c.occurred_at >= since)
         return int(self._db.execute(query).scalar_one())
 
+    def events_size_mb(self) -> float | None:
+        """PostgreSQL: the events table with its indexes, in MB (None elsewhere)."""
+        if self._db.dialect != "postgresql":
+            return None
+        size = self._db.execute(sa.text("SELECT pg_total_relation_size('hub_events')")).scalar()
+        return round(int(size or 0) / 1e6, 1)
+
     def denials_since(self, since: datetime) -> dict[str, int]:
         e = h.events
         rows = self._db.execute(
