@@ -59,4 +59,8 @@ def upgrade_hub(engine: sa.Engine, revision: str = "head") -> None:
     from alembic import command
 
     with storage_errors(engine.url), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several hub processes starting at once on a fresh schema: one migrates,
+            # the others wait for it (the lock ends with this transaction).
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7207331)")
         command.upgrade(alembic_config(connection), revision)

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from seuil.adapters.storage.unit_of_work import SqlUnitOfWork
+from seuil.domain.errors import SeuilError
 from seuil.domain.hub import EventKind, HubMessage, heartbeat_body
 from seuil.ports.clock import Clock
 from seuil.services.hub_events import device_health
@@ -54,8 +55,11 @@ class LinkOptions:
     keep_sent: timedelta = timedelta(days=7)
 
 
-class LinkError(Exception):
+class LinkError(SeuilError):
     """One attempt failed; ``permanent`` when retrying cannot help until someone acts."""
+
+    code = "hub_link_failed"
+    exit_code = 16  # the next free code (see seuil.domain.errors)
 
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
