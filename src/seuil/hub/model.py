@@ -72,7 +72,8 @@ STATE_LABELS = {
     AssignmentState.DONE: ("terminé", "done"),
     AssignmentState.CANCELLED: ("annulé", "cancelled"),
 }
-SEVERITY_LABELS = ("info", "faible", "moyenne", "haute", "critique")
+SEVERITY_LABELS = (("info", "info"), ("faible", "low"), ("moyenne", "medium"),
+                   ("haute", "high"), ("critique", "critical"))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
