@@ -58,8 +58,10 @@ if TYPE_CHECKING:
     from seuil.ports.frames import FrameSource
     from seuil.ports.liveness import ActiveChallenge
     from seuil.ports.notify import Notifier
+    from seuil.ports.signals import SignalSink
     from seuil.ports.site_control import EntranceCommander
     from seuil.services.enrolment import EnrolmentService
+    from seuil.services.gate_desk import GateDesk
     from seuil.services.incidents import IncidentService, Recipients
     from seuil.services.notifications import NotificationDispatcher
     from seuil.services.ppms import PpmsService
@@ -213,6 +215,7 @@ class Site:
         self._incident_engine: tuple[IncidentService, PpmsService] | None = None
         self._dispatcher: NotificationDispatcher | None = None
         self._bus: MemoryLiveBus | None = None
+        self._gate_desk: GateDesk | None = None
         # Set before the engine is first used to command real doors (seuil incidents run).
         self.entrance_commander: EntranceCommander | None = None
 
@@ -279,6 +282,14 @@ class Site:
         return self._incident_engine
 
     @property
+    def gate_desk(self) -> GateDesk:
+        """The gate screens' use cases (agent decisions, photo check); no incident sink:
+        a lane's sink is :func:`build_gate_feed`."""
+        if self._gate_desk is None:
+            self._gate_desk = build_gate_feed(self, None)
+        return self._gate_desk
+
+    @property
     def incidents(self) -> IncidentService:
         """The incident engine, the SignalSink of every device adapter."""
         return self._engine()[0]
@@ -307,6 +318,16 @@ class Site:
 
 def build_site(settings: Settings | None = None) -> Site:
     return Site(settings or Settings())
+
+
+def build_gate_feed(site: Site, signals: SignalSink | None) -> GateDesk:
+    """A gate lane's sink: store each decision, show it on the gate screens (live bus),
+    and hand the ones that are incident signals to ``signals`` (the engine or its
+    disk buffer). Use ``.feed`` as the pipeline's ``sink``."""
+    from seuil.services.gate_desk import GateDesk
+
+    return GateDesk(site.uow, site.clock, site.cipher, site.bus, reader=site.reader,
+                    signals=signals, site_id=site.settings.site.id)  # fmt: skip
 
 
 # -- incidents and notifications from the settings ----------------------------------------
@@ -362,8 +383,18 @@ def build_entrance_commander(site: Site, config: SiteConfig) -> DoorsCommander:
 def _camera_source(camera: object, on_fault: Callable[..., None]) -> FrameSource:
     from seuil.adapters.cameras.av_source import StreamSource
     from seuil.adapters.cameras.file_source import FileSource
-    from seuil.site_config import FileCamera, MjpegCamera, RtspCamera, WebcamCamera
+    from seuil.adapters.cameras.presentation import PresentationSource
+    from seuil.site_config import (
+        FileCamera,
+        MjpegCamera,
+        PresentationCamera,
+        RtspCamera,
+        WebcamCamera,
+    )
 
+    if isinstance(camera, PresentationCamera):
+        return PresentationSource(camera.id, size=(camera.width, camera.height),
+                                  on_fault=on_fault)  # fmt: skip
     if isinstance(camera, FileCamera):
         return FileSource(camera.path, camera.id, loop=camera.loop, on_fault=on_fault)
     if isinstance(camera, RtspCamera):
@@ -551,7 +582,7 @@ def build_gate_lanes(
                                           gate.accept_fmr, gate.identification_margin)  # fmt: skip
         pipeline = build_gate_pipeline(
             site, gate.id, doors, sink, mode=gate.mode,
-            accept_fmr=gate.accept_fmr, refer_fmr=gate.refer_fmr,
+            accept_fmr=gate.accept_fmr, refer_fmr=gate.refer_fmr, liveness=gate.liveness,
             challenge=challenge_source(gate.active_challenge, gate.challenge_when, heightened),
             engine=engine, options=GateOptions(mode=gate.mode), site_mode=site_mode,
             badges=badges, identifier=identifier,

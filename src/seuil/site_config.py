@@ -243,8 +243,18 @@ class WebcamCamera(_Camera):
     index: int = Field(0, ge=0, le=63)
 
 
+class PresentationCamera(_Camera):
+    """A simulated camera (demonstration site, browser tests): an empty lane until a
+    person's video is presented from the gate screen, the credential held up."""
+
+    kind: Literal["presentation"]
+    width: int = Field(960, ge=160, le=3840)
+    height: int = Field(540, ge=120, le=2160)
+
+
 Camera = Annotated[
-    RtspCamera | MjpegCamera | FileCamera | WebcamCamera, Field(discriminator="kind")
+    RtspCamera | MjpegCamera | FileCamera | WebcamCamera | PresentationCamera,
+    Field(discriminator="kind"),
 ]
 
 
@@ -372,6 +382,10 @@ class GateConfig(_Model):
     active_challenge: Literal["off", "blink", "turn_head"] = "off"
     challenge_when: Literal["always", "heightened"] = "heightened"
     impact_assessment_ref: str | None = None
+    # Presentation-attack detection. Off only for a replayed camera ("file" or
+    # "presentation": demonstrations, tests): judging a replayed file's texture judges
+    # the file, not a person. A real camera always has it.
+    liveness: bool = True
     # identification (1:N) only: stricter than 1:1, and a lead over the second best
     identification_accept_fmr: Fmr = 1e-5
     identification_margin: float = Field(0.02, ge=0, lt=1)
@@ -414,14 +428,89 @@ def _duplicates(section: str, ids: list[str]) -> list[str]:
     return [f"{section}: duplicate id {i!r}" for i, n in counts.items() if n > 1]
 
 
+# --- devices: alarm panels, buttons, call posts, sensors ---------------------------------
+
+
+class MqttGatewayConfig(_Model):
+    """The MQTT device gateway (buttons, emergency call posts, sensors): docs/mqtt.md."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: Secret | None = None
+    tls: bool = False
+
+
+class SiaPanelConfig(_Model):
+    """An alarm panel reporting in SIA DC-09 (DCS or ADM-CID), by its account number."""
+
+    account: str = Field(pattern=r"^[0-9A-Fa-f]{3,16}$")
+    label: str = ""
+    zone: str = ""
+    key: Secret | None = None  # AES key as hex (32, 48 or 64 hex digits), by reference
+    supervision_s: float | None = Field(None, gt=0)  # periodic test / NULL interval
+
+    def key_bytes(self) -> bytes | None:
+        if self.key is None:
+            return None
+        try:
+            key = bytes.fromhex(self.key.get_secret_value())
+        except ValueError:
+            raise ValueError(f"panel {self.account!r}: the AES key is not hex") from None
+        if len(key) not in (16, 24, 32):
+            raise ValueError(f"panel {self.account!r}: an AES key has 16, 24 or 32 bytes")
+        return key
+
+
+class SiaReceiverConfig(_Model):
+    host: str = "0.0.0.0"  # noqa: S104 (panels on the school network connect to it)
+    port: int = Field(12128, ge=1, le=65535)
+    udp: bool = True
+    panels: list[SiaPanelConfig] = Field(default_factory=list)
+
+
+class DeviceConfig(_Model):
+    """A button, call post or sensor reporting over MQTT or a webhook."""
+
+    id: Id
+    kind: Literal["panic_button", "call_post", "sensor"]
+    label: str = ""
+    zone: str = ""
+    supervision_s: float | None = Field(None, gt=0)
+    webhook_token: Secret | None = None  # set it for a device that calls a URL
+
+
+class DevicesConfig(_Model):
+    mqtt: MqttGatewayConfig | None = None
+    sia: SiaReceiverConfig | None = None
+    devices: list[DeviceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        problems = _duplicates("devices", [d.id for d in self.devices])
+        if self.sia is not None:
+            problems += _duplicates("sia.panels", [p.account.upper() for p in self.sia.panels])
+            for panel in self.sia.panels:
+                try:
+                    panel.key_bytes()
+                except ValueError as exc:
+                    problems.append(str(exc))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class SiteConfig(_Model):
     cameras: list[Camera] = Field(default_factory=list)
     readers: list[Reader] = Field(default_factory=list)
     doors: list[DoorConfig] = Field(default_factory=list)
     airlocks: list[AirlockConfig] = Field(default_factory=list)
     gates: list[GateConfig] = Field(min_length=1)
+    devices: DevicesConfig = Field(default_factory=DevicesConfig)
 
-    def camera(self, camera_id: str) -> RtspCamera | MjpegCamera | FileCamera | WebcamCamera:
+    def camera(
+        self, camera_id: str
+    ) -> RtspCamera | MjpegCamera | FileCamera | WebcamCamera | PresentationCamera:
         return next(c for c in self.cameras if c.id == camera_id)
 
     def reader(self, reader_id: str) -> QrCameraReader | WiegandHttpReader | OsdpReader:
@@ -472,6 +561,13 @@ class SiteConfig(_Model):
                         f"airlock {lock.id!r}: door {door_id!r} must report its state "
                         "(set state_url): the interlock needs to see it closed"
                     )
+        replayed = {c.id for c in self.cameras if c.kind in ("file", "presentation")}
+        for gate in self.gates:
+            if not gate.liveness and gate.camera not in replayed:
+                problems.append(
+                    f"gate {gate.id!r}: liveness = false is only for a replayed camera "
+                    "(kind 'file' or 'presentation'); a real camera always checks liveness"
+                )
         used_by: dict[str, str] = {}
         for gate in self.gates:
             problems += _gate_problems(gate, cameras, readers, doors, airlocks, in_airlock)

@@ -173,6 +173,40 @@ def test_background_drainer(tmp_path: Path) -> None:
         assert sink.signals == [sig(0)]
 
 
+def test_write_ahead_returns_once_on_disk_and_applies_in_order_at_once(tmp_path: Path) -> None:
+    import time
+
+    sink = ListSink()
+    with SpoolingSink(sink, tmp_path / "s.jsonl", write_ahead=True) as spool:
+        spool.receive(sig(0))
+        assert sink.signals == [] and spool.pending == 1  # on disk, not yet applied
+        spool.start(interval_s=30)  # woken by each signal, not by the timer
+        for n in range(1, 20):
+            spool.receive(sig(n))
+        deadline = time.monotonic() + 5
+        while spool.pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sink.signals == [sig(n) for n in range(20)]
+
+
+def test_write_ahead_keeps_signals_through_an_outage_and_a_restart(tmp_path: Path) -> None:
+    import time
+
+    sink = ListSink()
+    sink.fail = down
+    with SpoolingSink(sink, tmp_path / "s.jsonl", write_ahead=True) as spool:
+        spool.start(interval_s=0.05)
+        for n in range(5):
+            spool.receive(sig(n))
+        time.sleep(0.2)
+        assert spool.pending == 5 and sink.signals == []
+    sink.fail = lambda _s: None  # the database is back, the process restarted
+    with SpoolingSink(sink, tmp_path / "s.jsonl", write_ahead=True) as spool:
+        assert spool.pending == 5
+        spool.drain()
+    assert sink.signals == [sig(n) for n in range(5)]
+
+
 # ------------------------------------------------------------------ real outages
 
 

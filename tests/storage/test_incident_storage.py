@@ -251,3 +251,61 @@ def test_ppms_state_persists(uow: Uow) -> None:
     with uow(read_only=True) as u:
         state = u.site_state.ppms()
         assert state.mode is PpmsMode.NORMAL and state.by == "proviseur"
+
+
+# -- the committed-incident cache (the signal path reads open incidents on every signal) --
+
+
+def test_cached_incidents_are_served_only_as_committed(uow: Uow, empty_url: str) -> None:
+    from seuil.adapters.storage import create_storage_engine
+    from seuil.adapters.storage.incident_cache import cache_for
+
+    incident = Incident.open("I-C", sig(0))
+    with uow() as u:
+        u.incidents.add(incident)
+        u.commit()
+    with uow() as u:
+        [first] = u.incidents.unresolved()
+    cache = cache_for(u._engine)
+    hits = cache.hits
+    with uow() as u:
+        assert u.incidents.unresolved() == [first]
+    assert cache.hits == hits + 1  # served from memory, and equal to the stored one
+
+    # A write that is rolled back is never served afterwards.
+    with uow() as u:
+        [live] = u.incidents.unresolved()
+        u.incidents.update(live.add_signal(sig(5, source="ghost")))
+        u.rollback()
+    with uow() as u:
+        [again] = u.incidents.unresolved()
+    assert [s.source for s in again.signals] == ["sia:1234"]
+
+    # Another process (another engine, another cache) changes it: the version moved on,
+    # so this process reads the new content from the database.
+    other = create_storage_engine(empty_url)
+    try:
+        with SqlUnitOfWork(other) as u:
+            [live] = u.incidents.unresolved()
+            u.incidents.update(live.add_signal(sig(6, source="btn-2")))
+            u.commit()
+    finally:
+        other.dispose()
+    with uow() as u:
+        [seen] = u.incidents.unresolved()
+    assert [s.source for s in seen.signals] == ["sia:1234", "btn-2"]
+
+    # This process's committed write is served as written, and matches the database.
+    with uow() as u:
+        [live] = u.incidents.unresolved()
+        u.incidents.update(live.add_signal(sig(7, source="btn-3")))
+        u.commit()
+    with uow() as u:
+        [mine] = u.incidents.unresolved()
+    other = create_storage_engine(empty_url)  # a cold cache: the database's content
+    try:
+        with SqlUnitOfWork(other) as u:
+            fresh = u.incidents.get("I-C")
+    finally:
+        other.dispose()
+    assert mine == fresh and len(mine.signals) == 3

@@ -27,6 +27,7 @@ ENV = {
     "CAM_ENTREE_PASSWORD": "cam-pass-123",
     "BADGE_SAS_TOKEN": "badge-token-456",
     "RELAIS_ENTREE_PASSWORD": "relay-pass-789",
+    "BORNE_PARVIS_TOKEN": "borne-token-321",
 }
 
 
@@ -56,6 +57,10 @@ def test_the_documented_example_loads(example):
     assert config.gate("portail-demo").mode is GateMode.CREDENTIAL_ONLY
     lock = config.airlock("sas-administration")
     assert (lock.outer, lock.inner) == ("sas-exterieur", "sas-interieur")
+    devices = config.devices
+    assert devices.mqtt is not None and devices.sia is not None
+    assert [p.account for p in devices.sia.panels] == ["1234"]
+    assert [d.id for d in devices.devices] == ["bouton-accueil", "borne-parvis"]
 
 
 def test_secrets_are_resolved_but_never_shown(example):
@@ -329,3 +334,38 @@ def test_identification_operating_point_must_be_stricter_than_verification():
     assert ok.gates[0].identification_accept_fmr == 1e-5
     assert ok.gates[0].identification_margin == 0.05
     _refused(text + "identification_margin = 1.5\n", "identification_margin")
+
+
+def test_liveness_is_off_only_for_a_replayed_camera():
+    _refused(MINIMAL + "liveness = false\n", "liveness = false is only for a replayed camera")
+    replayed = MINIMAL.replace('kind = "webcam"', 'kind = "presentation"')
+    assert parse_site_config(replayed + "liveness = false\n", environ={}).gates[0].liveness is False
+    assert parse_site_config(MINIMAL, environ={}).gates[0].liveness is True
+
+
+def test_devices_section():
+    text = (
+        MINIMAL
+        + """
+[devices.mqtt]
+host = "127.0.0.1"
+
+[devices.sia]
+port = 12128
+panels = [{ account = "1234", zone = "Bâtiment A", supervision_s = 3600 }]
+
+[[devices.devices]]
+id = "bouton-accueil"
+kind = "panic_button"
+zone = "Accueil"
+webhook_token = "${BOUTON_TOKEN}"
+"""
+    )
+    config = parse_site_config(text, environ={"BOUTON_TOKEN": "t0k3n"})
+    assert config.devices.sia is not None and config.devices.sia.panels[0].account == "1234"
+    assert config.devices.devices[0].webhook_token is not None
+    assert "t0k3n" not in repr(config.devices.devices[0])
+    _refused(text.replace('account = "1234"', 'account = "1234", key = "${K}"'),
+             "AES key", environ={"BOUTON_TOKEN": "x", "K": "abcd"})  # fmt: skip
+    _refused(text.replace('kind = "panic_button"', 'kind = "doorbell"'), "kind",
+             environ={"BOUTON_TOKEN": "x"})  # fmt: skip

@@ -23,6 +23,13 @@ Files, for a spool ``PATH``:
 
 When everything is delivered the spool is truncated to zero. While signals are
 pending, new ones are spooled behind them, so the sink sees them in order.
+
+With ``write_ahead=True`` (the site process) every signal is spooled first and
+``receive`` returns once it is on disk: a panel's ACK then costs one fsync, not a
+database transaction, and a burst of alarms is absorbed by the file while the
+background thread (:meth:`SpoolingSink.start`, woken by each new signal) applies them
+in order. The offset file is then written without fsync: after a power cut a few
+signals may be handed over again, which the incident engine recognises and ignores.
 """
 
 from __future__ import annotations
@@ -79,8 +86,10 @@ def _fsync_dir(path: Path) -> None:
 class SpoolingSink:
     """A SignalSink that never loses a signal to a storage outage (see the module doc)."""
 
-    def __init__(self, sink: SignalSink, path: Path | str) -> None:
+    def __init__(self, sink: SignalSink, path: Path | str, *, write_ahead: bool = False) -> None:
         self._sink = sink
+        self.write_ahead = write_ahead
+        self._wake = threading.Event()
         self.path = Path(path)
         self._offset_path = self.path.with_name(self.path.name + ".offset")
         self.quarantine_path = self.path.with_name(self.path.name + ".quarantine")
@@ -148,11 +157,13 @@ class SpoolingSink:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, b"%d\n" % offset)
-            os.fsync(fd)
+            if not self.write_ahead:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, self._offset_path)
-        _fsync_dir(self.path.parent)
+        if not self.write_ahead:
+            _fsync_dir(self.path.parent)
         self._offset = offset
 
     def _quarantine(self, line: bytes, reason: str) -> None:
@@ -169,13 +180,14 @@ class SpoolingSink:
     def receive(self, signal: Signal) -> None:
         """Hand over to the sink, or spool on disk; raises only if the disk fails too."""
         with self._lock:
-            if self._pending == 0:
+            if self._pending == 0 and not self.write_ahead:
                 try:
                     self._sink.receive(signal)
                     return
                 except StorageUnavailableError as exc:
                     log.warning("signal sink unavailable (%s); spooling to %s", exc, self.path)
             self._append(signal)
+        self._wake.set()
 
     def _append(self, signal: Signal) -> None:
         line = encode_line(signal)
@@ -263,24 +275,31 @@ class SpoolingSink:
     # -- background replay ------------------------------------------------------------------
 
     def start(self, interval_s: float = 2.0) -> None:
-        """Drain every ``interval_s`` seconds in a daemon thread, until :meth:`close`."""
+        """Drain in a daemon thread until :meth:`close`: at once when a signal is spooled
+        (and every ``interval_s`` seconds), waiting ``interval_s`` after a failure."""
         if self._thread is not None:
             return
         self._stop.clear()
 
         def loop() -> None:
-            while not self._stop.wait(interval_s):
-                if self._pending:
-                    try:
-                        self.drain()
-                    except Exception:  # never let the drainer die silently
-                        log.exception("signal spool %s: drain failed", self.path)
+            while not self._stop.is_set():
+                self._wake.wait(interval_s)
+                self._wake.clear()
+                if self._stop.is_set() or not self._pending:
+                    continue
+                try:
+                    self.drain()
+                except Exception:  # never let the drainer die silently
+                    log.exception("signal spool %s: drain failed", self.path)
+                if self._pending:  # the sink is down: do not spin on new arrivals
+                    self._stop.wait(interval_s)
 
         self._thread = threading.Thread(target=loop, name="signal-spool-drain", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None

@@ -56,7 +56,9 @@ def bench_incidents(
     messages: int = typer.Option(5000, help="trames SIA à envoyer"),
     connections: int = typer.Option(8, help="connexions SIA simultanées (centrales)"),
     events: int = typer.Option(2000, help="événements MQTT à publier"),
-    sink: list[str] = typer.Option(["memory", "sqlite"], help="destination(s) des signaux"),
+    sink: list[str] = typer.Option(
+        ["memory", "sqlite", "incidents"], help="destination(s) des signaux"
+    ),
     mqtt: str = typer.Option("127.0.0.1:1883", help="broker MQTT (vide : pas de MQTT)"),
 ) -> None:
     """Signaux par seconde : SIA DC-09 avec ACK (latence p50/p99) et MQTT via le broker.
@@ -105,6 +107,28 @@ def bench_hub(
                            senders=senders, batch=batch, workers=workers, keep=keep,
                            echo=typer.echo)  # fmt: skip
     print_hub_report(report, typer.echo)
+
+
+@bench_app.command("web")
+def bench_web(
+    json_out: Path | None = typer.Option(None, "--json", help="écrit le rapport JSON ici"),
+    pupils: int = typer.Option(2000, help="élèves du rôle fictif"),
+    events: int = typer.Option(100_000, help="événements de portique en base"),
+    requests: int = typer.Option(40, help="requêtes mesurées par page ou opération"),
+    sse_events: int = typer.Option(200, help="décisions envoyées à l'écran de portique"),
+    database_url: str | None = typer.Option(None, help="base à utiliser (défaut : SQLite jetable)"),
+) -> None:
+    """Latence p95 des pages et de l'API sur un site chargé, et des événements SSE.
+
+    (p95 page and API latency on a loaded site; SSE delivery from a gate decision to a screen.)
+    """
+    from seuil.cli.bench_web import print_web_report, run_web_bench
+
+    report = run_web_bench(
+        pupils=pupils, events=events, requests=requests, sse_events=sse_events,
+        database_url=database_url, log=typer.echo,
+    )  # fmt: skip
+    print_web_report(report, typer.echo)
     if json_out:
         json_out.write_text(json.dumps(report, indent=2), encoding="utf-8")
         typer.echo(f"JSON : {json_out}")

@@ -1,4 +1,4 @@
-"""`seuil demo`: the main job until the site application exists.
+"""`seuil face demo`: the face engine alone on real input (no site, nothing stored).
 
 Enrols a person from photos and verifies real videos and photos against that template,
 printing each decision and score. Uses the shared data folder when it is there; explains

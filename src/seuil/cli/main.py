@@ -42,7 +42,7 @@ def _mount() -> None:
     from seuil.cli.consent_cmd import consent_app
     from seuil.cli.credentials_cmd import credentials_app, enrol
     from seuil.cli.db_cmd import db_app
-    from seuil.cli.demo_cmd import demo
+    from seuil.cli.demo_cmd import demo as engine_demo
     from seuil.cli.eval_cmd import eval_app
     from seuil.cli.face_cmd import face_app
     from seuil.cli.gate_cmd import gate_app
@@ -52,8 +52,10 @@ def _mount() -> None:
     from seuil.cli.liveness_cmd import eval_liveness
     from seuil.cli.people_cmd import people_app
     from seuil.cli.roster_cmd import roster_app
+    from seuil.cli.site_cmd import demo, site_app
     from seuil.cli.web_cmd import web
 
+    face_app.command("demo")(engine_demo)
     app.add_typer(face_app, name="face")
     eval_app.command("liveness")(eval_liveness)
     app.add_typer(eval_app, name="eval")
@@ -72,6 +74,7 @@ def _mount() -> None:
     app.add_typer(hub_app, name="hub")
     app.command("hub-link")(hub_link)
     app.add_typer(incidents_app, name="incidents")
+    app.add_typer(site_app, name="site")
 
 
 @app.callback()

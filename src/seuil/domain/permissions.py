@@ -77,7 +77,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     ),
     Role.GATE_AGENT: _set("view_gate_screen decide_at_gate view_incidents handle_incidents"),
     Role.DPO: _set("view_people view_audit export_subject_data view_incidents"),
-    Role.TECHNICIAN: _set("view_devices manage_devices view_incidents use_api"),
+    # Settings hold no personal data: gate modes, operating points, escalation delays.
+    Role.TECHNICIAN: _set("view_devices manage_devices manage_settings view_incidents use_api"),
     # Read-only on a site, and never any personal data (see Permission.personal_data).
     Role.REGIONAL_OPERATOR: _set("view_incidents view_devices hub_view hub_handle"),
     Role.REGIONAL_SUPERVISOR: _set("view_incidents view_devices hub_view hub_handle hub_manage"),

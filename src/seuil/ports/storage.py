@@ -100,7 +100,13 @@ class GateEventLog(Protocol):
     """Gate decisions (events): no image, template or name; people by reference only."""
 
     def add(self, decision: GateDecision) -> None: ...
-    def recent(self, gate_id: str | None = None, limit: int = 50) -> list[GateDecision]: ...
+    def recent(
+        self, gate_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[GateDecision]:
+        """Newest first; ``offset`` skips that many (pages of a list)."""
+        ...
+
+    def count(self, gate_id: str | None = None) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from seuil.services.accounts import AccountService
 from seuil.web import problems
 from seuil.web.auth import LoginRequiredError
+from seuil.web.runtime import WebRuntime
 from seuil.web.security import BodySizeLimit, SecurityHeaders
 from seuil.web.templating import render_error
 
@@ -28,12 +29,31 @@ class WebOptions:
     secure_cookies: bool = False
     max_upload_bytes: int = 20_000_000
     max_photos: int = 5
+    sse_keepalive_s: float = 15.0  # a comment on idle event streams, this often
 
 
-def create_app(site: Site, accounts: AccountService, options: WebOptions | None = None) -> FastAPI:
+def create_app(
+    site: Site,
+    accounts: AccountService,
+    options: WebOptions | None = None,
+    runtime: WebRuntime | None = None,
+) -> FastAPI:
+    """The site's web app; ``runtime`` is the running site's view (gates, devices, demo)
+    when there is one (``seuil site run``); without it the live pages show no gate."""
     from seuil.web.api import router as api_router
     from seuil.web.routes import accounts as accounts_routes
-    from seuil.web.routes import audit, auth, home, people, roster
+    from seuil.web.routes import (
+        audit,
+        auth,
+        devices,
+        events,
+        gate,
+        home,
+        incidents,
+        people,
+        roster,
+        settings,
+    )
 
     opts = options or WebOptions()
     app = FastAPI(
@@ -47,6 +67,7 @@ def create_app(site: Site, accounts: AccountService, options: WebOptions | None 
     app.state.site = site
     app.state.accounts = accounts
     app.state.options = opts
+    app.state.runtime = runtime or WebRuntime()
     app.state.pending_rosters = {}
     problems.install(app, render_error)
 
@@ -57,7 +78,8 @@ def create_app(site: Site, accounts: AccountService, options: WebOptions | None 
     app.add_exception_handler(LoginRequiredError, login_required)
     static = files("seuil.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for module in (auth, home, people, roster, audit, accounts_routes):
+    for module in (auth, home, people, roster, audit, accounts_routes, gate, incidents,
+                   devices, settings, events):  # fmt: skip
         app.include_router(module.router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.add_middleware(BodySizeLimit, max_bytes=opts.max_upload_bytes)

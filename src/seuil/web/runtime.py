@@ -7,7 +7,7 @@ gateway. Plain callables and values only, so the web layer never imports the run
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,9 @@ class GateInfo:
     label: str
     mode: str  # "verification", "credential_only", "identification"
     camera: str | None = None
+    accept_fmr: float | None = None  # the operating points of the site file
+    refer_fmr: float | None = None
+    door: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +59,8 @@ class WebRuntime:
     webhook: Callable[[str, str, bytes, str], BadgeReply] | None = None
     heightened: Callable[[], bool] | None = None
     set_heightened: Callable[[bool], None] | None = None
+    # Demonstration only: the cards "in the visitors' hands". The QR text of each card
+    # the web app issues or prints in this process (credential id -> text), kept in
+    # memory so "simulate a presentation" can hold one up; None outside the demo (the
+    # site never keeps what a biometric card carries).
+    demo_wallet: MutableMapping[str, str] | None = None

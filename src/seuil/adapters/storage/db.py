@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from seuil.adapters.storage.errors import storage_errors
+
+if TYPE_CHECKING:
+    from seuil.adapters.storage.incident_cache import IncidentCache
+    from seuil.domain.incidents import Incident
 
 # Letters NFKD does not decompose, spelled the way people type them.
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ß": "ss"})
@@ -37,6 +41,11 @@ class Db:
         self.anchor_stale = False  # audit_head is ahead of the anchor row
         # The version of each incident read in this transaction (optimistic check).
         self.incident_versions: dict[str, int] = {}
+        # (signals, transitions) stored for each incident read or written here.
+        self.incident_lengths: dict[str, tuple[int, int]] = {}
+        # Incidents this transaction wrote, for the cache once (and only if) it commits.
+        self.incidents_written: dict[str, tuple[int, Incident]] = {}
+        self.incident_cache: IncidentCache | None = None
 
     def end_transaction(self) -> None:
         """Forget what belonged to the transaction that just ended."""
@@ -44,6 +53,8 @@ class Db:
         self.audit_head = None
         self.anchor_stale = False
         self.incident_versions = {}
+        self.incident_lengths = {}
+        self.incidents_written = {}
 
     @property
     def dialect(self) -> str:

@@ -48,8 +48,19 @@ class SqlGateEventLog:
             body = gate_denial_body(decision, outbox.pseudonym)
             outbox.add(EventKind.GATE_DENIAL, decision.at, body)
 
-    def recent(self, gate_id: str | None = None, limit: int = 50) -> list[GateDecision]:
-        query = sa.select(t.gate_events).order_by(t.gate_events.c.id.desc()).limit(limit)
+    def recent(
+        self, gate_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[GateDecision]:
+        c = t.gate_events.c
+        query = sa.select(t.gate_events).order_by(c.id.desc()).limit(limit).offset(offset)
+        if gate_id is not None:
+            # by time within the gate: the (gate_id, at) index answers it without a scan
+            query = (sa.select(t.gate_events).where(c.gate_id == gate_id)
+                     .order_by(c.at.desc(), c.id.desc()).limit(limit).offset(offset))  # fmt: skip
+        return [_event(row) for row in self._db.execute(query)]
+
+    def count(self, gate_id: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(t.gate_events)
         if gate_id is not None:
             query = query.where(t.gate_events.c.gate_id == gate_id)
-        return [_event(row) for row in self._db.execute(query)]
+        return int(self._db.execute(query).scalar_one())

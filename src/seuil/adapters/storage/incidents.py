@@ -123,25 +123,41 @@ class SqlIncidentRepository:
         return found
 
     def _load(self, rows: Sequence[sa.Row[Any]]) -> list[Incident]:
-        ids = [row.id for row in rows]
-        signals = self._children(t.incident_signals, ids)
-        transitions = self._children(t.incident_transitions, ids)
-        incidents = []
+        cache = self._db.incident_cache
+        written = self._db.incidents_written
+        cached: dict[str, Incident] = {}
         for row in rows:
             self._db.incident_versions[row.id] = int(row.version)
-            incidents.append(
-                Incident(
-                    id=row.id,
-                    type=_incident_type(row.type),
-                    site=row.site,
-                    zone=row.zone,
-                    severity=Severity(row.severity),
-                    signals=tuple(_signal(s) for s in signals[row.id]),
-                    history=tuple(_transition(tr) for tr in transitions[row.id]),
-                    status=IncidentStatus(row.status),
-                    level=EscalationLevel(row.level),
-                )
+            hit = None
+            if cache is not None and row.id not in written:
+                hit = cache.get(row.id, int(row.version))
+            if hit is not None:
+                cached[row.id] = hit
+        missing = [row.id for row in rows if row.id not in cached]
+        signals = self._children(t.incident_signals, missing) if missing else {}
+        transitions = self._children(t.incident_transitions, missing) if missing else {}
+        incidents = []
+        for row in rows:
+            if row.id in cached:
+                hit = cached[row.id]
+                self._db.incident_lengths[row.id] = (len(hit.signals), len(hit.history))
+                incidents.append(hit)
+                continue
+            incident = Incident(
+                id=row.id,
+                type=_incident_type(row.type),
+                site=row.site,
+                zone=row.zone,
+                severity=Severity(row.severity),
+                signals=tuple(_signal(s) for s in signals.get(row.id, ())),
+                history=tuple(_transition(tr) for tr in transitions.get(row.id, ())),
+                status=IncidentStatus(row.status),
+                level=EscalationLevel(row.level),
             )
+            self._db.incident_lengths[row.id] = (len(incident.signals), len(incident.history))
+            if cache is not None and row.id not in written:  # committed content only
+                cache.put(incident, int(row.version))
+            incidents.append(incident)
         return incidents
 
     def get(self, incident_id: str) -> Incident | None:
@@ -204,6 +220,8 @@ class SqlIncidentRepository:
         )
         self._append(incident, 0, 0)
         self._db.incident_versions[incident.id] = 1
+        self._db.incidents_written[incident.id] = (1, incident)
+        self._db.incident_lengths[incident.id] = (len(incident.signals), len(incident.history))
 
     def update(self, incident: Incident) -> None:
         c = t.incidents.c
@@ -219,12 +237,18 @@ class SqlIncidentRepository:
         )
         if result.rowcount == 0:
             raise ConflictError(f"incident {incident.id} changed meanwhile: read it again")
-        self._db.incident_versions[incident.id] = version + 1
-        stored_signals = self._count(t.incident_signals, incident.id)
-        stored_steps = self._count(t.incident_transitions, incident.id)
+        known = self._db.incident_lengths.get(incident.id)
+        if known is not None:  # read (or written) at this version in this transaction
+            stored_signals, stored_steps = known
+        else:
+            stored_signals = self._count(t.incident_signals, incident.id)
+            stored_steps = self._count(t.incident_transitions, incident.id)
         if stored_signals > len(incident.signals) or stored_steps > len(incident.history):
             raise ConflictError(f"incident {incident.id}: stored history is longer")
         self._append(incident, stored_signals, stored_steps)
+        self._db.incident_versions[incident.id] = version + 1
+        self._db.incidents_written[incident.id] = (version + 1, incident)
+        self._db.incident_lengths[incident.id] = (len(incident.signals), len(incident.history))
 
     def _count(self, table: sa.Table, incident_id: str) -> int:
         statement = (

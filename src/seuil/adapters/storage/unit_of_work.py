@@ -30,6 +30,7 @@ from seuil.adapters.storage.engine import READ_ONLY_OPTION, truncate_wal
 from seuil.adapters.storage.errors import storage_errors
 from seuil.adapters.storage.gate_events import SqlGateEventLog
 from seuil.adapters.storage.hub_outbox import OutboxConfig, SqlHubInbox, SqlOutbox
+from seuil.adapters.storage.incident_cache import cache_for
 from seuil.adapters.storage.incidents import (
     SqlDeviceRegistry,
     SqlIncidentRepository,
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
         self._engine = engine
         self._read_only = read_only
         self._db = Db()
+        self._db.incident_cache = cache_for(engine)
         self.people = SqlPeopleRepository(self._db)
         self.consents = SqlConsentRepository(self._db)
         self.credentials = SqlCredentialRepository(self._db)
@@ -123,9 +125,14 @@ class SqlUnitOfWork:
         conn = self._open()
         self.audit.flush()
         erased = self._db.erased_blobs
+        written = self._db.incidents_written
         self._db.end_transaction()
         with storage_errors(self._engine.url, outcome=_COMMIT_UNKNOWN):
             conn.commit()
+        cache = self._db.incident_cache
+        if cache is not None:
+            for version, incident in written.values():
+                cache.put(incident, version)
         if erased:
             self._purge_wal(conn)
 

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from seuil.web.api import accounts, audit, people, roster
+from seuil.web.api import accounts, audit, devices, incidents, people, roster
 
 router = APIRouter()
-for _module in (people, roster, audit, accounts):
+for _module in (people, roster, audit, accounts, incidents, devices):
     router.include_router(_module.router)

@@ -8,6 +8,7 @@ one exception by design is :class:`TokenCreated.token`, the API token shown once
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -15,6 +16,7 @@ from seuil.domain.accounts import Account, ApiToken, Role
 from seuil.domain.audit import AuditEntry
 from seuil.domain.consent import ConsentGiver, ConsentRecord, ConsentState
 from seuil.domain.credentials import Credential, CredentialKind, RevocationReason, TemplateStorage
+from seuil.domain.gate import GateDecision
 from seuil.domain.people import Person, PersonKind, PersonStatus
 from seuil.domain.permissions import Permission
 from seuil.domain.roster import RosterDiff
@@ -195,3 +197,93 @@ class TokenIn(BaseModel):
 class TokenCreated(BaseModel):
     token_info: TokenOut
     token: str = Field(description="Shown once; store it safely. (Affiché une seule fois.)")
+
+
+# -- incidents, PPMS, gate events -----------------------------------------------------------
+
+
+class IncidentOut(BaseModel):
+    """An incident as the board shows it; staff names only for roles that see people."""
+
+    id: str
+    type: str
+    label: str
+    site: str
+    zone: str
+    severity: int
+    status: str
+    level: int
+    level_label: str
+    opened_at: datetime
+    last_signal_at: datetime
+    signals: int
+    last_source: str
+    acknowledged_by: str | None = None
+    confirmed_by: str | None = None
+    needs_confirmation: bool
+
+
+class IncidentsPage(BaseModel):
+    items: list[IncidentOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ResolveIn(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, pattern=r"^[^\x00]*\S[^\x00]*$")
+
+
+class PpmsOut(BaseModel):
+    mode: str
+    label: str
+    since: datetime
+    by: str | None = None
+    reason: str | None = None
+
+
+class PpmsIn(BaseModel):
+    mode: Literal["normal", "confinement", "evacuation"]
+    reason: str = Field("", max_length=500, pattern=r"^[^\x00-\x1f]*$")
+
+
+class PpmsChangeOut(BaseModel):
+    state: PpmsOut
+    changed: bool
+    failed_doors: list[str]
+
+
+class GateEventOut(BaseModel):
+    gate_id: str
+    at: datetime
+    decision: str
+    reason: str | None
+    credential_id: str | None
+    person_ref: str | None
+    match_score: float | None
+    liveness_score: float | None
+    latency_ms: float | None
+    mode: str
+    decided_by: str
+
+    @classmethod
+    def of(cls, d: GateDecision) -> GateEventOut:
+        return cls(gate_id=d.gate_id, at=d.at, decision=d.decision.value,
+                   reason=d.reason.value if d.reason else None, credential_id=d.credential_id,
+                   person_ref=d.person_ref, match_score=d.match_score,
+                   liveness_score=d.liveness_score, latency_ms=d.latency_ms,
+                   mode=d.mode.value, decided_by=d.decided_by)  # fmt: skip
+
+
+class GateEventsPage(BaseModel):
+    items: list[GateEventOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class DeviceReply(BaseModel):
+    """The answer to a device (badge reader, webhook): a code and a message."""
+
+    code: str
+    message: str

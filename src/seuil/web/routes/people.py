@@ -33,6 +33,13 @@ def site_of(request: Request) -> Site:
     return site
 
 
+def _in_demo_wallet(request: Request, credential_id: str, text: str) -> None:
+    """Demonstration only: the printed card goes into the visitor's hand (memory)."""
+    wallet = request.app.state.runtime.demo_wallet
+    if wallet is not None:
+        wallet[credential_id] = text
+
+
 @router.get("/people")
 def people_search(
     request: Request, q: str = "", group: str = "", status: str = "", page: int = 1,
@@ -117,6 +124,7 @@ def card(
     issued = site.credentials.reprint(identity.account.username, credential_id)
     person = site.people.get(identity.account.username, issued.credential.person_ref, "card")
     assert issued.text is not None
+    _in_demo_wallet(request, issued.credential.id, issued.text)
     return render(request, "card.html", person=person, credential=issued.credential,
                   qr_svg=render_svg(issued.text), site_name=site.settings.site.name)  # fmt: skip
 
@@ -134,5 +142,7 @@ def enrol(
     outcome = site.enrolment.enrol(identity.account.username, ref, data, storage)
     person = site.people.get(identity.account.username, ref, "enrolment")
     qr_svg = render_svg(outcome.issued.text) if outcome.issued and outcome.issued.text else ""
+    if outcome.issued and outcome.issued.text:
+        _in_demo_wallet(request, outcome.issued.credential.id, outcome.issued.text)
     return render(request, "enrol_result.html", person=person, outcome=outcome, qr_svg=qr_svg,
                   site_name=site.settings.site.name)  # fmt: skip

@@ -1,0 +1,57 @@
+"""Gate decisions and their reasons in words staff read at a glance (French, English)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+DECISIONS: Mapping[str, tuple[str, str]] = {
+    "grant": ("ENTRÉE AUTORISÉE", "ACCESS GRANTED"),
+    "deny": ("ENTRÉE REFUSÉE", "ACCESS DENIED"),
+    "refer": ("À VÉRIFIER", "CHECK NEEDED"),
+}
+
+REASONS: Mapping[str, tuple[str, str]] = {
+    "revoked": ("titre révoqué", "credential revoked"),
+    "expired": ("titre expiré", "credential expired"),
+    "not_yet_valid": ("titre pas encore valable", "credential not yet valid"),
+    "forged": ("titre falsifié ou inconnu", "forged or unknown credential"),
+    "wrong_site": ("titre d'un autre établissement", "credential of another school"),
+    "malformed": ("titre illisible", "unreadable credential"),
+    "unknown_badge": ("badge inconnu", "unknown badge"),
+    "person_inactive": ("personne exclue, suspendue ou partie", "person excluded or gone"),
+    "face_mismatch": ("le visage ne correspond pas", "face does not match"),
+    "liveness_failed": ("contrôle de présence réelle échoué", "liveness check failed"),
+    "no_face": ("aucun visage exploitable", "no usable face"),
+    "device_fault": ("panne d'un équipement", "device fault"),
+    "refer_band": ("ressemblance incertaine : comparez avec la photo",
+                   "uncertain match: compare with the photo"),
+    "non_biometric": ("sans biométrie : comparez avec la photo",
+                      "non-biometric: compare with the photo"),
+    "tailgating": ("passage à plusieurs", "tailgating"),
+    "timeout": ("visage non vu à temps", "face not seen in time"),
+    "several_credentials": ("plusieurs titres présentés", "several credentials shown"),
+    "person_not_found": ("aucun titre présenté", "no credential shown"),
+    "liveness_uncertain": ("présence réelle incertaine", "liveness uncertain"),
+    "confinement": ("confinement PPMS : l'agent décide", "PPMS lockdown: the agent decides"),
+}  # fmt: skip
+
+# REFER reasons (and the non-biometric path) that need the enrolment photo.
+PHOTO_REASONS = frozenset(
+    {"refer_band", "non_biometric", "liveness_uncertain", "timeout", "confinement"}
+)
+
+
+def decision_words(decision: str, lang: str) -> str:
+    fr, en = DECISIONS.get(decision, (decision, decision))
+    return en if lang == "en" else fr
+
+
+def reason_words(reason: str | None, lang: str) -> str:
+    if not reason:
+        return ""
+    fr, en = REASONS.get(reason, (reason, reason))
+    return en if lang == "en" else fr
+
+
+def needs_photo(decision: str, reason: str | None) -> bool:
+    return decision == "refer" or reason in PHOTO_REASONS

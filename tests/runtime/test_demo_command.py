@@ -1,0 +1,59 @@
+"""`seuil demo` (the README's main command) starts a working site and stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_the_demo_site_starts_serves_and_stops(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    env.pop("SEUIL_DATABASE_URL", None)
+    seuil = Path(sys.executable).with_name("seuil")
+    proc = subprocess.Popen(
+        [str(seuil), "demo", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Ctrl+C" in line:
+                break
+        out = "".join(lines)
+        assert f"http://127.0.0.1:{port}/" in out, out
+        assert "Roster de démonstration importé : 64 personnes." in out
+        token = next(lines[i + 1].strip() for i, line in enumerate(lines) if "jeton" in line)
+        assert len(token) >= 20
+        page = httpx.get(f"http://127.0.0.1:{port}/setup", timeout=10)
+        assert page.status_code == 200 and "jeton" in page.text.lower()
+        assert (tmp_path / "data/seuil/demo/seuil-demo.sqlite3").is_file()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    rest = proc.stdout.read() if proc.stdout else ""
+    assert code == 0, "".join(lines) + rest
+    assert "Traceback" not in rest, rest

@@ -1,0 +1,122 @@
+"""The whole site in one process, on the demonstration configuration and real video.
+
+A person enrolled from real photos presents their credential to the demo gate: the
+decision is stored, pushed live and (for a DENY) becomes an incident; a simulated panic
+button opens an incident; a confinement locks the gate (REFER, no door opened).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from tests.services.conftest import make_settings
+
+from seuil.adapters.auth import Argon2Hasher, TotpCodes
+from seuil.bootstrap import build_site
+from seuil.domain.consent import ConsentGiver, ConsentState
+from seuil.domain.credentials import RevocationReason, TemplateStorage
+from seuil.domain.incidents import IncidentType, Signal
+from seuil.domain.people import PersonKind
+from seuil.domain.ppms import PpmsMode
+from seuil.ports.storage import IncidentQuery
+from seuil.runtime.demo import DEMO_DEVICES, demo_config, demo_videos, seed_roster
+from seuil.runtime.site_process import build_runtime
+from seuil.services.accounts import AccountService
+
+
+class Decisions:
+    def __init__(self) -> None:
+        self.items: list[dict[str, object]] = []
+        self.arrived = threading.Condition()
+
+    def __call__(self, topic: str, payload: object) -> None:
+        if topic == "gate.decision":
+            with self.arrived:
+                self.items.append(dict(payload))  # type: ignore[call-overload]
+                self.arrived.notify_all()
+
+    def next(self, after: int, timeout: float = 60) -> dict[str, object]:
+        end = time.monotonic() + timeout
+        with self.arrived:
+            while len(self.items) <= after:
+                left = end - time.monotonic()
+                assert left > 0, "no gate decision arrived"
+                self.arrived.wait(left)
+            return self.items[after]
+
+
+@pytest.fixture
+def runtime(tmp_path, shared, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("SEUIL_SITE_KEY", raising=False)
+    site = build_site(make_settings(tmp_path))
+    assert seed_roster(site) == 64
+    accounts = AccountService(site.uow, site.clock, Argon2Hasher(fast=True), TotpCodes())
+    videos = demo_videos(shared)
+    rt = build_runtime(site, demo_config(), accounts=accounts, data_dir=tmp_path / "data",
+                       demo_devices=list(DEMO_DEVICES), demo_videos=videos)  # fmt: skip
+    yield rt
+    rt.stop()
+
+
+def _enrolled_credential(rt, shared: Path) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    site = rt.site
+    pupil = site.people.create("cpe", PersonKind.PUPIL, "Obama", "Barack", group="TG1")
+    site.consent.record("cpe", pupil.ref, ConsentState.GIVEN, ConsentGiver.GUARDIAN, "v1")
+    photos = sorted((shared / "video/enrol/obama").glob("*.jpg"))[:6]
+    outcome = site.enrolment.enrol("cpe", pupil.ref, [(p.name, p.read_bytes()) for p in photos],
+                                   TemplateStorage.SITE_DATABASE)  # fmt: skip
+    assert outcome.issued is not None
+    return outcome.issued.text, outcome.issued.credential.id
+
+
+@pytest.mark.slow
+def test_a_presentation_is_decided_shown_live_and_a_revoked_card_raises_an_incident(
+    runtime, shared
+) -> None:
+    decisions = Decisions()
+    runtime.site.bus.listen(decisions)
+    text, credential_id = _enrolled_credential(runtime, shared)
+    runtime.start_background()
+    present = runtime.web.presenters["entree"]
+
+    assert present(text, "obama")
+    first = decisions.next(0)
+    assert first["gate_id"] == "entree"
+    assert first["credential_id"] == credential_id
+    assert first["decision"] == "grant", first
+
+    runtime.site.credentials.revoke("cpe", credential_id, RevocationReason.LOST)
+    time.sleep(4)  # the gate's cooldown for the same credential
+    seen = len(decisions.items)
+    assert present(text, "obama")
+    denied = decisions.next(seen)
+    assert denied["decision"] == "deny" and denied["reason"] == "revoked", denied
+
+    runtime.spool.drain()
+    runtime.engine_tick()
+    opened = runtime.site.incidents.search(IncidentQuery(unresolved=True))
+    assert [i.type for i in opened] == [IncidentType.DENY_REVOKED]
+    assert runtime.site.gate_access.recent("entree")[0].decision.value == "deny"
+
+
+def test_a_demo_panic_button_opens_an_incident_and_confinement_locks_the_gate(runtime) -> None:
+    device = DEMO_DEVICES[0]
+    sink = runtime.web.signals
+    assert sink is not None
+    now = runtime.site.clock.now()
+    for n in range(3):  # pressed three times: one incident, three signals
+        sink.receive(Signal(device.id, "0830042X", device.zone, "panic", f"press {n}", now,
+                            IncidentType.PANIC))  # fmt: skip
+    assert runtime.spool.pending == 3  # on disk first (write-ahead), then applied
+    assert runtime.spool.drain() == 3
+    incidents = runtime.site.incidents.search(IncidentQuery(unresolved=True))
+    assert len(incidents) == 1 and len(incidents[0].signals) == 3
+
+    assert runtime.mode() == "normal"
+    runtime.site.ppms.enter(PpmsMode.CONFINEMENT, "chef", "intrusion confirmée")
+    assert runtime.mode() == "confinement"  # every lane reads it before deciding
+    runtime.site.ppms.end_alert("chef")
+    assert runtime.mode() == "normal"
