@@ -223,3 +223,53 @@ def test_device_health_reaches_the_board(env: HubEnv, linked: tuple[Site, TcpPro
     assert (record.cameras_online, record.cameras_total, record.panels_total) == (1, 2, 1)
     assert record.panels_silent == ("sia:0042",)
     forwarder.stop()
+
+
+def test_the_site_process_runs_its_hub_link(
+    env: HubEnv, linked: tuple[Site, TcpProxy], tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from seuil.adapters.auth import Argon2Hasher, TotpCodes
+    from seuil.domain.incidents import IncidentType, Signal
+    from seuil.runtime.site_process import build_runtime
+    from seuil.services.accounts import AccountService
+
+    site, _ = linked
+    accounts = AccountService(site.uow, site.clock, Argon2Hasher(fast=True), TotpCodes())
+    runtime = build_runtime(site, None, accounts=accounts, data_dir=tmp_path / "data")
+    assert runtime.hub_link is not None
+    runtime.start_background()
+    try:
+        incident = site.incidents.receive(
+            Signal("button:hall", SITE, "hall", "PA", "", datetime.now(UTC), IncidentType.PANIC)
+        )
+        assert incident is not None
+
+        def on_board() -> bool:
+            with env.hub.uow() as uow:
+                return uow.hub.incident(SITE, incident.id) is not None
+
+        assert wait_until(on_board, timeout=15)
+    finally:
+        runtime.stop()
+
+
+def test_a_site_without_its_token_runs_without_the_link(
+    env: HubEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from seuil.adapters.auth import Argon2Hasher, TotpCodes
+    from seuil.runtime.site_process import build_runtime
+    from seuil.services.accounts import AccountService
+
+    monkeypatch.delenv("SEUIL_SITE_KEY", raising=False)
+    monkeypatch.delenv("SEUIL_HUB_TOKEN", raising=False)
+    settings = make_settings(tmp_path, site_id=SITE).model_copy(
+        update={"hub_link": HubLinkSettings(url="http://127.0.0.1:9")}
+    )
+    site = build_site(settings)
+    accounts = AccountService(site.uow, site.clock, Argon2Hasher(fast=True), TotpCodes())
+    runtime = build_runtime(site, None, accounts=accounts, data_dir=tmp_path / "data")
+    assert runtime.hub_link is None
+    assert "hub link not started: no hub token" in caplog.text
+    site.close()
