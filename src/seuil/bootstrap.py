@@ -36,7 +36,9 @@ from seuil.settings import (
 
 if TYPE_CHECKING:
     from seuil.adapters.doors.commander import DoorsCommander
+    from seuil.adapters.hub_link import HubForwarder
     from seuil.adapters.live import MemoryLiveBus
+    from seuil.adapters.storage.hub_outbox import OutboxConfig
     from seuil.domain.gate import GateDecision, GateMode
     from seuil.domain.incidents import EscalationPolicy
     from seuil.domain.lane import LaneAlert
@@ -165,7 +167,9 @@ class Site:
         from seuil.adapters.crypto.credential_codec import SignedCredentialCodec
         from seuil.adapters.crypto.keys import Keyring, init_site_key, load_site_key
         from seuil.adapters.crypto.template_cipher import SiteBlobCipher
+        from seuil.adapters.hub_link.secret import load_or_create_pseudonymizer
         from seuil.adapters.storage.engine import create_storage_engine, default_database_url
+        from seuil.adapters.storage.hub_outbox import OutboxConfig
         from seuil.adapters.storage.migrate import upgrade_engine
         from seuil.adapters.storage.unit_of_work import SqlUnitOfWork
         from seuil.ports.clock import SystemClock
@@ -193,8 +197,15 @@ class Site:
         self.cipher = SiteBlobCipher(self.site_key.key)
         self.codec = SignedCredentialCodec(settings.site.id, self.keyring, self.keyring)
 
+        self.outbox_config: OutboxConfig | None = None
+        if settings.hub_link.url:
+            self.outbox_config = OutboxConfig(
+                settings.site.id, load_or_create_pseudonymizer(key_dir), self.clock.now
+            )
+        self.key_dir = key_dir
+
         def uow() -> SqlUnitOfWork:
-            return SqlUnitOfWork(self.db)
+            return SqlUnitOfWork(self.db, hub=self.outbox_config)
 
         def reader() -> SqlUnitOfWork:
             return SqlUnitOfWork(self.db, read_only=True)
@@ -228,8 +239,18 @@ class Site:
                 verdict = verify_audit(uow)
             return verdict.ok, verdict.entries
 
+        from seuil.domain.hub import ALLOWED
+
+        # The hub's payload allow-list itself: what the DPIA shows is what the code sends.
+        def shown(name: str, kind: str) -> str:
+            return f"{name} (pseudonyme)" if kind == "pseudonym" else name
+
+        hub_fields = [
+            f"{event.value} : " + ", ".join(shown(n, spec.kind) for n, spec in fields.items())
+            for event, fields in ALLOWED.items()
+        ]
         return DpiaService(self.uow, self.clock, self.settings.site.name, self.settings.site.id,
-                           self.retention, audit_state)  # fmt: skip
+                           self.retention, audit_state, hub_fields)  # fmt: skip
 
     def compact(self, kinds: Collection[DataKind]) -> set[DataKind]:
         """After a purge: removed rows leave the database files too (see compact_tables)."""
@@ -257,6 +278,24 @@ class Site:
                 self.credentials,
             )  # fmt: skip
         return self._enrolment
+
+    def hub_forwarder(self) -> HubForwarder:
+        """The hub link's forwarder (start it with ``.start()``); needs ``hub_link.url``."""
+        from seuil.adapters.hub_link import HubForwarder, LinkOptions
+        from seuil.adapters.hub_link.secret import read_hub_token
+
+        link = self.settings.hub_link
+        if not link.url:
+            raise ConfigurationError("no hub link configured (hub_link.url)")
+        options = LinkOptions(
+            hub_url=link.url, site_id=self.settings.site.id,
+            token=read_hub_token(link.token_file), batch_size=link.batch_size,
+            timeout_s=link.timeout_s, backoff_initial_s=link.backoff_initial_s,
+            backoff_max_s=link.backoff_max_s, idle_poll_s=link.idle_poll_s,
+            messages_poll_s=link.messages_poll_s,
+            heartbeat_s=link.heartbeat_s, counts_interval_s=link.counts_interval_s,
+        )  # fmt: skip
+        return HubForwarder(self.uow, self.clock, options)
 
     # -- the incident engine (built on first use) ----------------------------------------
 

@@ -107,6 +107,25 @@ class KeySettings(_Strict):
     dir: Path | None = None
 
 
+class HubLinkSettings(_Strict):
+    """The link to the regional hub (issue 7). No ``url``: no link, the outbox stays off.
+
+    The site's bearer token is a secret: given by reference (``token_file``, or the
+    ``SEUIL_HUB_TOKEN`` environment variable), never in this file.
+    """
+
+    url: str | None = Field(None, pattern=r"^https?://")
+    token_file: Path | None = None
+    batch_size: int = Field(200, ge=1, le=500)
+    timeout_s: float = Field(10.0, gt=0)
+    backoff_initial_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(300.0, gt=0)
+    idle_poll_s: float = Field(0.5, gt=0)  # empty outbox: look again after this (local)
+    messages_poll_s: float = Field(5.0, gt=0)  # idle: ask the hub for messages this often
+    heartbeat_s: float = Field(60.0, gt=0)
+    counts_interval_s: int = Field(60, ge=10, le=3600)
+
+
 SeverityName = Literal["info", "low", "medium", "high", "critical"]
 LevelName = Literal["gate_agent", "vie_scolaire", "head_of_school", "regional_centre"]
 
@@ -223,6 +242,7 @@ class Settings(BaseSettings):
     site: SiteSettings = Field(default_factory=SiteSettings)
     database: StorageSettings = Field(default_factory=StorageSettings)
     keys: KeySettings = Field(default_factory=KeySettings)
+    hub_link: HubLinkSettings = Field(default_factory=HubLinkSettings)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)

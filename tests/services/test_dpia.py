@@ -101,7 +101,7 @@ def test_the_document_comes_from_the_real_site(site: Site, clock: Clock) -> None
         "gate_event_identified</td><td>30 jours</td><td>92 jours",  # periods in force
         "norme simplifiée n° 42",  # and their legal source
         "droits des personnes (export, effacement)",  # the permission matrix
-        "person_ref (pseudonyme)",  # the hub allow-list
+        "gate.denial : gate_id, reason, person (pseudonyme)",  # the hub's real allow-list
         "Accès illégitime",
         "Modification non désirée",
         "Disparition",  # CNIL risks

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from seuil.domain.accounts import Role
-from seuil.domain.permissions import MATRIX, Permission, allowed
+from seuil.domain.accounts import HUB_ROLES, Role
+from seuil.domain.permissions import HUB_PERMISSIONS, MATRIX, Permission, allowed
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "roles.md"
 
@@ -36,7 +36,16 @@ def test_every_role_has_a_row_in_the_matrix() -> None:
 def test_regional_operator_sees_no_personal_data_and_changes_nothing() -> None:
     held = MATRIX[Role.REGIONAL_OPERATOR]
     assert not [p for p in held if p.personal_data]
-    assert held <= {Permission.VIEW_INCIDENTS, Permission.VIEW_DEVICES}
+    # On a site it only reads; what it handles is on the hub.
+    assert held - HUB_PERMISSIONS <= {Permission.VIEW_INCIDENTS, Permission.VIEW_DEVICES}
+
+
+@pytest.mark.parametrize("role", sorted(HUB_ROLES - {Role.ADMIN}))
+def test_hub_roles_hold_no_personal_data_and_nothing_of_a_site(role: Role) -> None:
+    held = MATRIX[role]
+    assert not [p for p in held if p.personal_data]
+    assert held - HUB_PERMISSIONS <= {Permission.VIEW_INCIDENTS, Permission.VIEW_DEVICES}
+    assert not any(p.personal_data for p in HUB_PERMISSIONS)
 
 
 @pytest.mark.parametrize("role", [Role.TECHNICIAN, Role.GATE_AGENT])

@@ -81,6 +81,34 @@ def bench_incidents(
         typer.echo(f"JSON : {json_out}")
 
 
+@bench_app.command("hub")
+def bench_hub(
+    json_out: Path | None = typer.Option(None, "--json", help="écrit le rapport JSON ici"),
+    database: str = typer.Option(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        "--database",
+        help="PostgreSQL (un schéma jetable y est créé puis supprimé) ou sqlite:///fichier",
+    ),
+    sites: int = typer.Option(173, help="établissements simulés"),
+    cameras: int = typer.Option(1757, help="caméras en tout"),
+    pupils: int = typer.Option(1000, help="élèves par établissement (moyenne)"),
+    senders: int = typer.Option(6, help="fils d'envoi simultanés"),
+    batch: int = typer.Option(200, min=1, max=500, help="événements par lot"),
+    workers: int = typer.Option(2, min=1, help="processus du serveur hub"),
+    keep: bool = typer.Option(False, "--garder", help="garde le schéma PostgreSQL"),
+) -> None:
+    """Centre régional : évts/s ingérés, latence site -> tableau, tableau chargé d'une journée.
+
+    (Regional hub: ingested events/s, site -> board latency, board with a day loaded.)
+    """
+    from seuil.cli.bench_hub import print_hub_report, run_hub_bench
+
+    report = run_hub_bench(database, sites=sites, cameras=cameras, pupils=pupils,
+                           senders=senders, batch=batch, workers=workers, keep=keep,
+                           echo=typer.echo)  # fmt: skip
+    print_hub_report(report, typer.echo)
+
+
 @bench_app.command("web")
 def bench_web(
     json_out: Path | None = typer.Option(None, "--json", help="écrit le rapport JSON ici"),

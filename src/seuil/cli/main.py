@@ -47,6 +47,7 @@ def _mount() -> None:
     from seuil.cli.eval_cmd import eval_app
     from seuil.cli.face_cmd import face_app
     from seuil.cli.gate_cmd import gate_app
+    from seuil.cli.hub_cmd import hub_app, hub_link
     from seuil.cli.incidents_cmd import incidents_app
     from seuil.cli.keys_cmd import keys_app
     from seuil.cli.liveness_cmd import eval_liveness
@@ -71,6 +72,8 @@ def _mount() -> None:
     app.add_typer(keys_app, name="keys")
     app.add_typer(gate_app, name="gate")
     app.command("web")(web)
+    app.add_typer(hub_app, name="hub")
+    app.command("hub-link")(hub_link)
     app.add_typer(incidents_app, name="incidents")
     app.add_typer(site_app, name="site")
     app.command("purge")(purge)

@@ -27,7 +27,10 @@ class Role(StrEnum):
     GATE_AGENT = "gate_agent"
     DPO = "dpo"
     TECHNICIAN = "technician"
-    REGIONAL_OPERATOR = "regional_operator"  # read-only, no personal data
+    REGIONAL_OPERATOR = "regional_operator"  # read-only on a site, no personal data
+    # The regional hub's own roles (issue 7): they exist on the hub only.
+    REGIONAL_SUPERVISOR = "regional_supervisor"
+    MEDIATOR = "mediator"  # regional school guard: their assignments on a phone
 
     @property
     def label_fr(self) -> str:
@@ -42,7 +45,16 @@ _LABELS_FR = {
     Role.DPO: "Délégué à la protection des données",
     Role.TECHNICIAN: "Technicien",
     Role.REGIONAL_OPERATOR: "Opérateur régional",
+    Role.REGIONAL_SUPERVISOR: "Superviseur régional",
+    Role.MEDIATOR: "Médiateur (équipe mobile)",
 }
+
+# Which roles an application may give its accounts (AccountPolicy.roles).
+SITE_ROLES = frozenset(
+    {Role.ADMIN, Role.HEAD_OF_SCHOOL, Role.CPE, Role.GATE_AGENT, Role.DPO, Role.TECHNICIAN,
+     Role.REGIONAL_OPERATOR}
+)  # fmt: skip
+HUB_ROLES = frozenset({Role.ADMIN, Role.REGIONAL_OPERATOR, Role.REGIONAL_SUPERVISOR, Role.MEDIATOR})
 
 
 class SessionStage(StrEnum):

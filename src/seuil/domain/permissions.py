@@ -31,6 +31,11 @@ class Permission(StrEnum):
     MANAGE_DEVICES = "manage_devices"
     EXPORT_SUBJECT_DATA = "export_subject_data"
     USE_API = "use_api"
+    # The regional hub (issue 7): no personal data reaches it, so none of these is.
+    HUB_VIEW = "hub_view"  # the board and the incidents of every school
+    HUB_HANDLE = "hub_handle"  # acknowledge, assign a mediator, record a police call, close
+    HUB_MANAGE = "hub_manage"  # sites and their credentials, region-wide alerts
+    HUB_MEDIATE = "hub_mediate"  # a mediator's own assignments and availability
 
     @property
     def personal_data(self) -> bool:
@@ -74,9 +79,15 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.DPO: _set("view_people view_audit export_subject_data view_incidents"),
     # Settings hold no personal data: gate modes, operating points, escalation delays.
     Role.TECHNICIAN: _set("view_devices manage_devices manage_settings view_incidents use_api"),
-    # Read-only, and never any personal data (see Permission.personal_data).
-    Role.REGIONAL_OPERATOR: _set("view_incidents view_devices"),
+    # Read-only on a site, and never any personal data (see Permission.personal_data).
+    Role.REGIONAL_OPERATOR: _set("view_incidents view_devices hub_view hub_handle"),
+    Role.REGIONAL_SUPERVISOR: _set("view_incidents view_devices hub_view hub_handle hub_manage"),
+    Role.MEDIATOR: _set("hub_mediate"),
 }
+
+HUB_PERMISSIONS = frozenset(
+    {Permission.HUB_VIEW, Permission.HUB_HANDLE, Permission.HUB_MANAGE, Permission.HUB_MEDIATE}
+)
 
 
 def allowed(role: Role, permission: Permission) -> bool:

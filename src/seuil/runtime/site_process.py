@@ -42,6 +42,7 @@ from seuil.web.runtime import BadgeReply, DemoDevice, GateInfo, WebRuntime
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from seuil.adapters.hub_link import HubForwarder
     from seuil.adapters.mqtt_devices import MqttDeviceGateway
     from seuil.adapters.sia import SiaReceiver
     from seuil.adapters.signal_spool import SpoolingSink
@@ -113,6 +114,7 @@ class SiteRuntime:
     sia: SiaReceiver | None = None
     zones: dict[str, str] = field(default_factory=dict)  # gate id -> zone label
     desk: GateDesk | None = None
+    hub_link: HubForwarder | None = None  # the link to the regional hub, when configured
     stop_event: threading.Event = field(default_factory=threading.Event)
     _fault_seen: dict[str, int] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -190,6 +192,8 @@ class SiteRuntime:
         hours = self.site.settings.retention.purge_interval_hours
         self.purge = PurgeScheduler(self.site.purge, self.site.clock, hours * 3600)
         self.purge.start()
+        if self.hub_link is not None:
+            self.hub_link.start()
         if self.mqtt is not None:
             try:
                 self.mqtt.start(wait=False)
@@ -230,6 +234,8 @@ class SiteRuntime:
             self.mqtt.stop()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.hub_link is not None:
+            self.hub_link.stop()
         self.spool.close()
         self.site.close()
 
@@ -368,6 +374,11 @@ def build_runtime(
     spool = SpoolingSink(site.incidents, data_dir / "signals.spool", write_ahead=True)
     runtime = SiteRuntime(site, config, accounts, spool, mode, Flag())
     runtime.desk = build_gate_feed(site, spool)
+    if site.settings.hub_link.url:
+        try:
+            runtime.hub_link = site.hub_forwarder()
+        except SeuilError as exc:  # the site runs without its hub link, and says why
+            log.error("hub link not started: %s", exc.message)
     demo = list(demo_devices or [])
     _register_devices(site, config, demo)
     web = WebRuntime(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from seuil.domain.accounts import (
+    SITE_ROLES,
     Account,
     ApiToken,
     LoginThrottledError,
@@ -37,7 +38,7 @@ from seuil.domain.errors import (
 from seuil.domain.permissions import Permission, allowed, permissions_of
 from seuil.ports.clock import Clock
 from seuil.ports.passwords import OneTimeCodes, PasswordHasher
-from seuil.ports.storage import UnitOfWork
+from seuil.ports.storage import AccountsUnitOfWork as UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class AccountPolicy:
     client_free_failures: int = 10
     max_lock_s: int = 900
     issuer: str = "seuil"
+    # The roles this application's accounts may have (a site's, or the hub's).
+    roles: frozenset[Role] = SITE_ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,10 +201,17 @@ class AccountService:
             )
         return name
 
+    def _check_role(self, role: Role) -> None:
+        if role not in self.policy.roles:
+            raise ConflictError(
+                f"le rôle {role.value} n'existe pas ici (role {role.value} is not used here)"
+            )
+
     def create_account(
         self, actor: Account, username: str, display_name: str, role: Role, password: str
     ) -> Account:
         self._require(actor, Permission.MANAGE_ACCOUNTS)
+        self._check_role(role)
         username = self._check_username(username)
         self.check_password(password, username)
         now = self._clock.now()
@@ -235,6 +245,8 @@ class AccountService:
     ) -> Account:  # fmt: skip
         """Change a role, disable or enable, or reset the password (to be changed at once)."""
         self._require(actor, Permission.MANAGE_ACCOUNTS)
+        if role is not None:
+            self._check_role(role)
         now = self._clock.now()
         with self._uow() as uow:
             account = uow.accounts.get(account_id)

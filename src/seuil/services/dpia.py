@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from seuil.domain.accounts import Role
+from seuil.domain.accounts import SITE_ROLES, Role
 from seuil.domain.credentials import TemplateStorage
 from seuil.domain.impact_assessment import ImpactAssessment
 from seuil.domain.permissions import MATRIX, Permission
@@ -299,10 +299,13 @@ class DpiaService:
         )
 
     def _access(self) -> Section:
-        roles = list(Role)
+        # The site's roles and what they may do (the hub's own roles and permissions are
+        # the region's processing, not this site's).
+        roles = [r for r in Role if r in SITE_ROLES]
+        site_permissions = [p for p in Permission if any(p in MATRIX[r] for r in roles)]
         rows = tuple(
-            (PERMISSION_FR[p], *("oui" if p in MATRIX[r] else "-" for r in roles))
-            for p in Permission
+            (PERMISSION_FR.get(p, p.value), *("oui" if p in MATRIX[r] else "-" for r in roles))
+            for p in site_permissions
         )
         return Section(
             "6. Qui accède à quoi (Access, from the permission matrix)",

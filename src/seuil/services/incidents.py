@@ -45,6 +45,7 @@ from seuil.ports.clock import Clock
 from seuil.ports.notify import LiveBus
 from seuil.ports.signals import SignalSink
 from seuil.ports.storage import IncidentQuery, UnitOfWork
+from seuil.services.hub_events import report_incident
 from seuil.services.ppms import PpmsService
 
 log = logging.getLogger(__name__)
@@ -233,11 +234,13 @@ class IncidentService:
                    "signal_type": signal.type.value}  # fmt: skip
         if before is None:
             uow.incidents.add(incident)
+            report_incident(uow.outbox, None, incident)  # hub outbox, same transaction
             self._audit(uow, incident, incident.history[0], now, details)
             self._notify(uow, step, incident, incident.level, "open", now)
             step.event = "opened"
         else:
             uow.incidents.update(incident)
+            report_incident(uow.outbox, before, incident)  # hub outbox, same transaction
             uow.audit.append(
                 AuditEvent("system", "incident.signal", incident.id, "",
                            {**details, "signals": len(incident.signals)}),
@@ -307,6 +310,7 @@ class IncidentService:
                 except ValueError as error:
                     raise ConflictError(f"incident {incident_id}: {error}") from None
                 uow.incidents.update(changed)
+                report_incident(uow.outbox, incident, changed)  # hub outbox, same transaction
                 self._audit(uow, changed, changed.history[-1], now)
                 if changed.level > incident.level:
                     self._notify(uow, step, changed, changed.level, "escalate", now)
@@ -362,6 +366,7 @@ class IncidentService:
             uow.incidents.lock()
             live = {i.id: i for i in uow.incidents.unresolved()}
             stored = set(live)
+            originals = dict(live)  # for the hub outbox: what each incident was before
             for due in due_escalations(live.values(), now, self._policy):
                 incident = live[due.incident_id]
                 escalated = incident.escalate(due.level, max(now, incident.history[-1].at))
@@ -386,6 +391,7 @@ class IncidentService:
                     uow.incidents.update(step.incident)
                 else:
                     uow.incidents.add(step.incident)
+                report_incident(uow.outbox, originals.get(incident_id), step.incident)
             uow.commit()
         report = TickReport(tuple(applied), tuple(silent_ids), tuple(touched))
         return report, list(steps.values())

@@ -31,6 +31,7 @@ from seuil.ports.clock import Clock
 from seuil.ports.notify import LiveBus
 from seuil.ports.site_control import EntranceCommander
 from seuil.ports.storage import UnitOfWork
+from seuil.services.hub_events import report_mode
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class PpmsService:
                 changed = state != stored
                 if changed:
                     uow.site_state.set_ppms(state)
+                    report_mode(uow.outbox, stored, state)  # hub outbox, same transaction
                     self._audit(uow, "ppms.fire", stored, state, now)
                 if failures:
                     self._audit_failures(uow, state, failures, now)
@@ -144,6 +146,7 @@ class PpmsService:
             except ValueError as error:
                 raise ConflictError(str(error)) from None
             uow.site_state.set_ppms(after)
+            report_mode(uow.outbox, before, after)  # hub outbox, same transaction
             action = "ppms.end" if after.mode is PpmsMode.NORMAL else "ppms.enter"
             self._audit(uow, action, before, after, now)
             uow.commit()

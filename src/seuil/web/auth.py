@@ -21,6 +21,7 @@ from seuil.domain.errors import PermissionDeniedError
 from seuil.domain.permissions import Permission
 from seuil.services.accounts import AccountService, Identity
 from seuil.web.i18n import tr
+from seuil.web.problems import is_api_path
 
 SESSION_COOKIE = "seuil_session"
 CSRF_FIELD = "csrf_token"
@@ -83,7 +84,7 @@ class Guard:
         self.stages = stages
 
     async def __call__(self, request: Request) -> Identity:
-        api = request.url.path.startswith("/api/")
+        api = is_api_path(request.url.path)
         identity = await resolve_identity(request)
         if identity is None:
             if api:

@@ -51,8 +51,16 @@ def status_of(error: SeuilError) -> int:
     return 400
 
 
+# Paths answered as JSON problem details: the site's API and the regional hub's.
+API_PATHS = ("/api/", "/hub/api/")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PATHS)
+
+
 def wants_problem(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return is_api_path(request.url.path)
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+API_PATHS = ("/api/", "/hub/api/")  # as seuil.web.problems.API_PATHS
 
 # No inline script or style anywhere: the CSP allows only the site's own files.
 CSP = (
@@ -59,7 +63,10 @@ class BodySizeLimit:
             f"Fichier ou formulaire trop volumineux : {mb:g} Mo au plus. "
             f"(Upload too large: at most {mb:g} MB.)"
         )
-        api = scope["path"].startswith("/api/")
+        api = scope["path"].startswith(API_PATHS)
+        client = scope.get("client") or ("", 0)
+        logger.warning("request body over %d bytes refused: %s %s from %s",
+                       self.max_bytes, scope.get("method"), scope["path"], client[0])  # fmt: skip
         body = (
             json.dumps({"type": "https://seuil.example/problems/payload_too_large",
                         "title": "payload_too_large", "status": 413, "detail": detail,

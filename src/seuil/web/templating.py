@@ -24,6 +24,10 @@ _ENV = Environment(
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render ``name``. An application may bring its own environment and navigation
+    (``app.state.templates``, ``app.state.nav``: the regional hub does)."""
+    env: Environment = getattr(request.app.state, "templates", None) or _ENV
+    nav_items = getattr(request.app.state, "nav", None) or NAV
     lang = language(request)
     identity: Identity | None = getattr(request.state, "identity", None)
 
@@ -33,8 +37,12 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     full = identity is not None and (
         identity.session is None or identity.session.stage is SessionStage.FULL
     )
-    nav = [item for item in NAV if full and identity is not None and identity.can(item.permission)]
-    html = _ENV.get_template(name).render(
+    nav = [
+        item
+        for item in nav_items
+        if full and identity is not None and identity.can(item.permission)
+    ]
+    html = env.get_template(name).render(
         request=request, lang=lang, tr=tr, identity=identity, nav=nav, P=Permission,
         csrf_field=CSRF_FIELD,
         csrf=identity.session.csrf_secret if identity and identity.session else "",

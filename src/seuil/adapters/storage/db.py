@@ -65,7 +65,12 @@ class Db:
             raise RuntimeError("repositories are only usable inside `with unit_of_work:`")
         return self.connection
 
-    def execute(self, statement: sa.Executable) -> sa.CursorResult[Any]:
+    def execute(
+        self, statement: sa.Executable, parameters: list[dict[str, Any]] | None = None
+    ) -> sa.CursorResult[Any]:
+        """Run ``statement``; a list of ``parameters`` runs it for each (executemany)."""
         conn = self._conn()
         with storage_errors(conn.engine.url):
+            if parameters is not None:
+                return conn.execute(statement, parameters)
             return conn.execute(statement)

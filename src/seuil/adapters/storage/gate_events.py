@@ -10,6 +10,8 @@ from seuil.adapters.storage import tables as t
 from seuil.adapters.storage.db import Db
 from seuil.adapters.storage.retention import pseudonym
 from seuil.domain.gate import Decision, DenyReason, GateDecision, GateMode, ReferReason
+from seuil.domain.hub import EventKind, gate_denial_body
+from seuil.ports.hub_link import Outbox
 
 
 def _reason(value: str | None) -> DenyReason | ReferReason | None:
@@ -32,13 +34,20 @@ def _event(row: sa.Row[Any]) -> GateDecision:
 
 
 class SqlGateEventLog:
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, outbox: Outbox | None = None) -> None:
         self._db = db
+        self._outbox = outbox
 
     def add(self, decision: GateDecision) -> None:
+        """Store the decision; a DENY also goes to the hub outbox, same transaction
+        (GRANT and REFER reach the hub as counts per interval)."""
         values = decision.to_dict()
         values["at"] = decision.at
         self._db.execute(sa.insert(t.gate_events).values(**values))
+        outbox = self._outbox
+        if outbox is not None and outbox.enabled and decision.decision is Decision.DENY:
+            body = gate_denial_body(decision, outbox.pseudonym)
+            outbox.add(EventKind.GATE_DENIAL, decision.at, body)
 
     def recent(
         self, gate_id: str | None = None, limit: int = 50, offset: int = 0

@@ -282,6 +282,47 @@ setup_tokens = sa.Table(
 )
 
 
+# The hub link (issue 7): events waiting for the regional hub, written in the same
+# transaction as what they report. ``seq`` is gap-free and in commit order (taken from
+# hub_link_state.last_seq under the row lock); ``sent_at`` is set on the hub's ack only.
+hub_outbox = sa.Table(
+    "hub_outbox",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=False),
+    sa.Column("key", sa.String(32), nullable=False, unique=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # JSON, checked against the allow-list
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Index("ix_hub_outbox_sent_at_seq", "sent_at", "seq"),
+)  # fmt: skip
+
+# One row (id = 1): the last sequence number given out, the end of the last gate-count
+# interval reported, and the last hub message received.
+hub_link_state = sa.Table(
+    "hub_link_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("counts_until", UtcDateTime, nullable=True),
+    sa.Column("last_message_id", sa.BigInteger, nullable=False),
+)
+
+# Messages from the hub: acknowledgements, mediator assignments, region-wide alerts.
+hub_inbox = sa.Table(
+    "hub_inbox",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("site", sa.String(32), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+)  # fmt: skip
+
 # -- incidents (issue "incidents") ------------------------------------------------------
 # An incident is one row plus its signals and transitions, each numbered from 0 in the
 # incident: the (incident_id, seq) keys make two writers appending the same step collide

@@ -29,6 +29,7 @@ from seuil.adapters.storage.db import Db
 from seuil.adapters.storage.engine import READ_ONLY_OPTION, truncate_wal
 from seuil.adapters.storage.errors import storage_errors
 from seuil.adapters.storage.gate_events import SqlGateEventLog
+from seuil.adapters.storage.hub_outbox import OutboxConfig, SqlHubInbox, SqlOutbox
 from seuil.adapters.storage.impact_assessments import SqlImpactAssessmentRepository
 from seuil.adapters.storage.incident_cache import cache_for
 from seuil.adapters.storage.incidents import (
@@ -58,10 +59,12 @@ class SqlUnitOfWork:
     ``read_only=True`` is for units that never write (gate revocation polling, audit
     verification): they take no write lock, and a write in them is refused
     (PostgreSQL READ ONLY transaction, SQLite ``query_only``). Not thread-safe: one
-    unit per thread.
+    unit per thread. ``hub`` enables the hub outbox (see :mod:`.hub_outbox`).
     """
 
-    def __init__(self, engine: sa.Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self, engine: sa.Engine, *, read_only: bool = False, hub: OutboxConfig | None = None
+    ) -> None:
         self._engine = engine
         self._read_only = read_only
         self._db = Db()
@@ -72,7 +75,9 @@ class SqlUnitOfWork:
         self.templates = SqlTemplateRepository(self._db)
         self.photos = SqlPhotoRepository(self._db)
         self.audit = SqlAuditLog(self._db)
-        self.gate_events = SqlGateEventLog(self._db)
+        self.outbox = SqlOutbox(self._db, hub)  # disabled (add -> None) without a hub link
+        self.hub_inbox = SqlHubInbox(self._db)
+        self.gate_events = SqlGateEventLog(self._db, self.outbox)
         self.accounts = SqlAccountRepository(self._db)
         self.sessions = SqlSessionRepository(self._db)
         self.api_tokens = SqlApiTokenRepository(self._db)

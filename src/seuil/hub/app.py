@@ -1,0 +1,90 @@
+"""``create_hub_app``: the regional hub's FastAPI application.
+
+It reuses the site's web parts (session and token guard, CSRF, security headers, body
+limit, problem details, FR/EN, the login/TOTP/setup/password pages and the accounts
+pages) with its own templates, navigation and routers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+
+from seuil.hub.nav import HUB_NAV
+from seuil.hub.runtime import Hub
+from seuil.web import problems
+from seuil.web.auth import LoginRequiredError
+from seuil.web.security import BodySizeLimit, SecurityHeaders
+from seuil.web.templating import render_error
+
+HUB_API = "/hub/api/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class HubWebOptions:
+    secure_cookies: bool = False
+    max_batch_bytes: int = 2_000_000
+
+
+def hub_templates() -> Environment:
+    return Environment(
+        loader=ChoiceLoader([PackageLoader("seuil.hub", "templates"),
+                             PackageLoader("seuil.web", "templates")]),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )  # fmt: skip
+
+
+def create_hub_app(hub: Hub, options: HubWebOptions | None = None) -> FastAPI:
+    from seuil.hub.routes import admin, api, board, incidents, mediator
+    from seuil.web.routes import accounts as accounts_routes
+    from seuil.web.routes import auth
+
+    opts = options or HubWebOptions()
+    app = FastAPI(
+        title="seuil hub API",
+        version="1",
+        description="Centre régional : réception des événements des sites (regional hub).",
+        openapi_url=f"{HUB_API}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.hub = hub
+    app.state.accounts = hub.accounts
+    app.state.options = opts
+    app.state.templates = hub_templates()
+    app.state.nav = HUB_NAV
+    problems.install(app, render_error)
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequiredError)
+        return RedirectResponse(exc.location, status_code=303)
+
+    app.add_exception_handler(LoginRequiredError, login_required)
+    app.mount("/static", StaticFiles(directory=str(files("seuil.web") / "static")), name="static")
+    app.mount("/hub-static", StaticFiles(directory=str(files("seuil.hub") / "static")),
+              name="hub-static")  # fmt: skip
+    for module in (auth, board, incidents, mediator, admin, accounts_routes):
+        app.include_router(module.router)
+    app.include_router(api.router, prefix=HUB_API)
+    app.add_middleware(BodySizeLimit, max_bytes=opts.max_batch_bytes)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn seuil.hub.app:app_from_env --factory --workers N`` (settings from
+    the ``SEUIL_HUB_`` environment)."""
+    from seuil.hub.settings import HubSettings
+
+    settings = HubSettings()
+    hub = Hub(settings)
+    options = HubWebOptions(secure_cookies=settings.secure_cookies,
+                            max_batch_bytes=settings.max_batch_bytes)  # fmt: skip
+    return create_hub_app(hub, options)

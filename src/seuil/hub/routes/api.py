@@ -1,0 +1,88 @@
+"""The hub's API: events from the sites (site bearer token), messages back, the board
+as JSON (staff token or session)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from seuil.domain.permissions import Permission
+from seuil.hub.model import BatchFormatError, SiteCredentialError
+from seuil.hub.runtime import Hub
+from seuil.services.accounts import Identity
+from seuil.web.auth import client_address, requires
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["sites"])
+
+
+def _hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+def _site_token(request: Request, site: str) -> str:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer ") or not header[7:].strip():
+        logger.warning("hub api: no bearer token for site %r from %s", site[:32],
+                       client_address(request))  # fmt: skip
+        raise SiteCredentialError("jeton du site requis (site bearer token required)")
+    return header[7:].strip()
+
+
+@router.post("/sites/{site}/events", summary="Un lot d'événements d'un site (a site's batch)")
+async def post_events(site: str, request: Request) -> JSONResponse:
+    token = _site_token(request, site)
+    client = client_address(request)
+    hub = _hub(request)
+    await run_in_threadpool(hub.ingest.authenticate, site, token, client)
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        logger.warning("hub api: site %s sent %r, not JSON", site,
+                       request.headers.get("content-type", "")[:60])  # fmt: skip
+        raise BatchFormatError("le lot doit être en JSON (the batch must be JSON)")
+    raw = await request.body()
+    try:
+        payload: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        logger.warning("hub api: site %s sent malformed JSON from %s (%s)", site, client,
+                       type(exc).__name__)  # fmt: skip
+        raise BatchFormatError("JSON illisible (malformed JSON)") from None
+    result = await run_in_threadpool(hub.ingest.ingest, site, token, payload, client)
+    return JSONResponse(result.to_wire())
+
+
+@router.get("/sites/{site}/messages", summary="Messages du centre pour un site (hub messages)")
+async def get_messages(site: str, request: Request, after: int = Query(0, ge=0)) -> JSONResponse:
+    token = _site_token(request, site)
+    found = await run_in_threadpool(
+        _hub(request).ingest.messages, site, token, after, client_address(request)
+    )
+    return JSONResponse({"messages": [m.to_wire() for m in found]})
+
+
+@router.get("/board", tags=["board"], summary="Le tableau régional (the regional board)")
+def board(request: Request, identity: Identity = requires(Permission.HUB_VIEW)) -> JSONResponse:
+    found = _hub(request).service.board(identity.account)
+    return JSONResponse({
+        "at": found.at.isoformat(),
+        "sites": [
+            {"site": r.site.id, "name": r.site.name, "status": r.status.value,
+             "mode": r.site.mode, "link_ok": r.link_ok,
+             "open_by_severity": {str(k): v for k, v in sorted(r.open_by_severity.items())},
+             "oldest_open_at": r.oldest_open_at.isoformat() if r.oldest_open_at else None,
+             "cameras_online": r.site.cameras_online, "cameras_total": r.site.cameras_total,
+             "panels_silent": list(r.site.panels_silent), "high_water": r.site.high_water}
+            for r in found.rows
+        ],
+        "incidents": [
+            {"site": i.site, "incident_id": i.incident_id, "type": i.type,
+             "severity": i.severity, "hub_status": i.hub_status.value,
+             "site_status": i.site_status, "opened_at": i.opened_at.isoformat()}
+            for i in _hub(request).service.incidents(identity.account)
+        ],
+    })  # fmt: skip
