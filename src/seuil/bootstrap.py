@@ -54,7 +54,7 @@ if TYPE_CHECKING:
         GatePipeline,
         Identifier,
     )
-    from seuil.gate.runner import GateLane
+    from seuil.gate.runner import GateLane, LaneSensor
     from seuil.ports.clock import Clock
     from seuil.ports.doors import Door
     from seuil.ports.frames import FrameSource
@@ -565,16 +565,17 @@ def _lane_doors(
     config: SiteConfig,
     gate: Any,
     sink: Callable[[GateDecision], None],
-    engine: FaceEngine,
+    engine: FaceEngine | None,
     site_mode: SiteModeSource | None,
     alerts: Callable[[LaneAlert], None] | None,
 ) -> DoorLane | AirlockLane:
-    """A gate's door (tailgating watch) or airlock (interlock), driven by its lane."""
+    """A gate's door (tailgating watch) or airlock (interlock), driven by its lane.
+    Without a camera (``engine`` None) only a people counter can count who passes."""
     from seuil.gate.lane_control import AirlockLane, DoorLane
 
     common: dict[str, Any] = {
-        "detect": engine.detector.detect, "site_mode": site_mode, "alerts": alerts,
-        "mode": gate.mode,
+        "detect": engine.detector.detect if engine is not None else None,
+        "site_mode": site_mode, "alerts": alerts, "mode": gate.mode,
     }  # fmt: skip
     site_id = site.settings.site.id
     lane: DoorLane | AirlockLane
@@ -605,10 +606,11 @@ def build_gate_lanes(
     heightened: Callable[[], bool] | None = None,
     alerts: Callable[[LaneAlert], None] | None = None,
 ) -> tuple[list[GateLane], list[str]]:
-    """One running lane per configured gate with a camera (door or airlock); the rest
-    explained. ``site_mode`` is the PPMS mode source, ``heightened`` the flag that asks
-    for the active challenge on ``challenge_when = "heightened"`` gates, ``alerts`` the
-    entry of lane alerts (tailgating, forced door...) into the incident engine."""
+    """One running lane per configured gate (door or airlock; a camera-less gate runs
+    on its badge readers alone); ``skipped`` explains any gate that is not run.
+    ``site_mode`` is the PPMS mode source, ``heightened`` the flag that asks for the
+    active challenge on ``challenge_when = "heightened"`` gates, ``alerts`` the entry of
+    lane alerts (tailgating, forced door...) into the incident engine."""
     from seuil.gate.badge_inbox import BadgeInbox
     from seuil.gate.challenge_policy import challenge_source
     from seuil.gate.pipeline import GateOptions
@@ -623,16 +625,19 @@ def build_gate_lanes(
     lanes: list[GateLane] = []
     skipped: list[str] = []
     for gate in config.gates:
-        if gate.camera is None:
-            skipped.append(f"{gate.id}: camera-less gates are not run yet")
-            continue
-        engine = build_face_engine(site.settings, "gate")
+        # A camera-less gate (badge reader and door only) is credential-only (the site
+        # file refuses anything else): no face engine, no frames, badges decided on tick.
+        engine = build_face_engine(site.settings, "gate") if gate.camera is not None else None
         doors = _lane_doors(site, config, gate, sink, engine, site_mode, alerts)
         badge_readers = [
             r for r in map(config.reader, gate.readers) if isinstance(r, WiegandHttpReader)
         ]
         badges = (
-            BadgeInbox(gate.id, max_per_minute=max(r.max_per_minute for r in badge_readers))
+            BadgeInbox(
+                gate.id,
+                max_per_minute=min(r.max_per_minute for r in badge_readers),
+                per_reader={r.id: r.max_per_minute for r in badge_readers},
+            )
             if badge_readers
             else None
         )
@@ -640,17 +645,75 @@ def build_gate_lanes(
         if gate.mode.value == "identification":
             identifier = build_identifier(site, gate.identification_accept_fmr,
                                           gate.accept_fmr, gate.identification_margin)  # fmt: skip
-        pipeline = build_gate_pipeline(
-            site, gate.id, doors, sink, mode=gate.mode,
-            accept_fmr=gate.accept_fmr, refer_fmr=gate.refer_fmr, liveness=gate.liveness,
-            challenge=challenge_source(gate.active_challenge, gate.challenge_when, heightened),
-            engine=engine, options=GateOptions(mode=gate.mode), site_mode=site_mode,
-            badges=badges, identifier=identifier,
-        )  # fmt: skip
+        if engine is None:
+            pipeline = build_badge_pipeline(site, gate.id, doors, sink, site_mode=site_mode,
+                                             badges=badges)  # fmt: skip
+        else:
+            pipeline = build_gate_pipeline(
+                site, gate.id, doors, sink, mode=gate.mode,
+                accept_fmr=gate.accept_fmr, refer_fmr=gate.refer_fmr, liveness=gate.liveness,
+                challenge=challenge_source(gate.active_challenge, gate.challenge_when,
+                                           heightened),
+                engine=engine, options=GateOptions(mode=gate.mode), site_mode=site_mode,
+                badges=badges, identifier=identifier,
+            )  # fmt: skip
         faults: list[DeviceFault] = []
-        source = _camera_source(config.camera(gate.camera), fault_recorder(gate.id, faults))
-        lanes.append(GateLane(gate.id, source, pipeline, faults, doors=doors))
+        source = (
+            _camera_source(config.camera(gate.camera), fault_recorder(gate.id, faults))
+            if gate.camera is not None
+            else None
+        )
+        lanes.append(GateLane(gate.id, source, pipeline, faults, doors=doors,
+                              sensors=_people_counters(site, config, gate, doors)))  # fmt: skip
     return lanes, skipped
+
+
+def _people_counters(
+    site: Site, config: SiteConfig, gate: Any, doors: DoorLane | AirlockLane
+) -> list[LaneSensor]:
+    """The gate's people counters, feeding its door's tailgating watch (door gates only:
+    the site file refuses a counter on an airlock)."""
+    from seuil.adapters.counters.mqtt_counter import CounterOptions, MqttPeopleCounter
+    from seuil.gate.lane_control import DoorLane
+    from seuil.site_config import CounterMqttReader
+
+    if not isinstance(doors, DoorLane):
+        return []
+    counters: list[LaneSensor] = []
+    for reader in map(config.reader, gate.readers):
+        if isinstance(reader, CounterMqttReader):
+            options = CounterOptions(
+                reader.host, reader.port, reader.username,
+                reader.password.get_secret_value() if reader.password else None, reader.tls,
+            )  # fmt: skip
+            counters.append(MqttPeopleCounter(reader.id, site.settings.site.id,
+                                              doors.people_passed, options))  # fmt: skip
+    return counters
+
+
+def build_badge_pipeline(
+    site: Site,
+    gate_id: str,
+    door: Callable[[], None] | DoorControl,
+    sink: Callable[[GateDecision], None],
+    *,
+    site_mode: SiteModeSource | None = None,
+    badges: BadgeInbox | None = None,
+) -> GatePipeline:
+    """A camera-less gate's pipeline: credential-only, no face engine, no QR in frames."""
+    from seuil.domain.gate import GateMode
+    from seuil.engine.scoring import DecisionBand, OperatingPoint, load_default_calibration
+    from seuil.gate.pipeline import GateOptions, GatePipeline
+
+    # The band is never used in credential-only mode; the pipeline still wants one.
+    band = DecisionBand.from_operating_points(
+        load_default_calibration(fused=True), OperatingPoint(1e-4), None
+    )
+    return GatePipeline(
+        gate_id, site.gate_access, None, band, lambda image: [], None, door, sink,
+        site.clock, GateOptions(mode=GateMode.CREDENTIAL_ONLY), site_mode=site_mode,
+        badges=badges,
+    )  # fmt: skip
 
 
 def build_badge_endpoint(config: SiteConfig, lanes: list[GateLane]) -> BadgeEndpoint:

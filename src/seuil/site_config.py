@@ -284,8 +284,23 @@ class OsdpReader(_Model):
     secure_channel_key: Secret | None = None
 
 
-Reader = Annotated[QrCameraReader | WiegandHttpReader | OsdpReader, Field(discriminator="kind")]
+class CounterMqttReader(_Model):
+    """A people counter (beam or door counter) publishing on MQTT; it presents no
+    credential: it counts who passes, for the tailgating watch (``docs/site.example.toml``)."""
+
+    id: Id
+    kind: Literal["counter-mqtt"]
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: Secret | None = None
+    tls: bool = False
+
+
+AnyReader = QrCameraReader | WiegandHttpReader | OsdpReader | CounterMqttReader
+Reader = Annotated[AnyReader, Field(discriminator="kind")]
 BADGE_READERS = ("wiegand-http", "osdp")
+CREDENTIAL_READERS = ("qr-camera", *BADGE_READERS)
 
 
 # --- doors ---------------------------------------------------------------------------------
@@ -416,7 +431,11 @@ class GateConfig(_Model):
                     f"must be at least as strict (small) as accept_fmr ({self.accept_fmr:g})"
                 )
         if self.mode is not GateMode.CREDENTIAL_ONLY and self.camera is None:
-            raise ValueError(f"{where}: mode {self.mode.value!r} needs a camera")
+            raise ValueError(
+                f"{where}: mode {self.mode.value!r} is impossible without a camera (the face "
+                "is what it checks); a camera-less gate (badge reader and door only) runs "
+                'with mode = "credential_only", or give the gate a camera'
+            )
         return self
 
 
@@ -513,7 +532,7 @@ class SiteConfig(_Model):
     ) -> RtspCamera | MjpegCamera | FileCamera | WebcamCamera | PresentationCamera:
         return next(c for c in self.cameras if c.id == camera_id)
 
-    def reader(self, reader_id: str) -> QrCameraReader | WiegandHttpReader | OsdpReader:
+    def reader(self, reader_id: str) -> AnyReader:
         return next(r for r in self.readers if r.id == reader_id)
 
     def door(self, door_id: str) -> SimulatedDoorConfig | HttpDoorConfig | MqttDoorConfig:
@@ -586,7 +605,7 @@ class SiteConfig(_Model):
 def _gate_problems(
     gate: GateConfig,
     cameras: set[str],
-    readers: Mapping[str, QrCameraReader | WiegandHttpReader | OsdpReader],
+    readers: Mapping[str, AnyReader],
     doors: Mapping[str, object],
     airlocks: set[str],
     in_airlock: Mapping[str, str],
@@ -608,7 +627,26 @@ def _gate_problems(
             )
     if gate.airlock is not None and gate.airlock not in airlocks:
         problems.append(f"{where}: unknown airlock {gate.airlock!r}")
-    kinds = {readers[r].kind for r in gate.readers if r in readers}
+    known = [readers[r] for r in gate.readers if r in readers]
+    kinds = {r.kind for r in known} & set(CREDENTIAL_READERS)
+    if known and not kinds:
+        problems.append(
+            f"{where}: no credential reader (qr-camera or wiegand-http); a people counter "
+            "only counts who passes"
+        )
+    if gate.camera is None:
+        for reader in known:
+            if isinstance(reader, QrCameraReader):
+                problems.append(
+                    f"{where}: reader {reader.id!r} reads QR codes in a camera's frames; "
+                    f'give the gate its camera (camera = "{reader.camera}") or, for a '
+                    "camera-less gate, a badge reader (wiegand-http)"
+                )
+    if gate.airlock is not None and any(isinstance(r, CounterMqttReader) for r in known):
+        problems.append(
+            f"{where}: a people counter (counter-mqtt) watches a single door; an airlock "
+            "counts who is inside with its camera"
+        )
     if kinds and kinds <= set(BADGE_READERS):
         carried = [
             s.value

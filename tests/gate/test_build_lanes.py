@@ -7,6 +7,7 @@ import json
 import pytest
 
 from seuil.bootstrap import build_badge_endpoint, build_gate_lanes
+from seuil.domain.accounts import Role
 from seuil.domain.gate import GateMode
 from seuil.gate.identification import GalleryIdentifier
 from seuil.gate.lane_control import AirlockLane, DoorLane
@@ -74,6 +75,8 @@ active_challenge = "blink"
 def test_lanes_from_the_site_file(site, shared):
     config = parse_site_config(SITE.format(video=shared / "video/obama.mp4"),
                                environ={"BADGE_TOKEN": "s3cret"})  # fmt: skip
+    # identification starts only on the impact assessment the head of school recorded
+    site.impact_assessments.record("proviseure", Role.HEAD_OF_SCHOOL, "AIPD-2026-01")
     lanes, skipped = build_gate_lanes(
         site, config, lambda d: None, site_mode=lambda: "normal", heightened=lambda: False
     )

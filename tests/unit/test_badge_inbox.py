@@ -52,6 +52,30 @@ def test_a_reader_over_its_rate_is_refused_and_reported_once_a_minute():
     assert inbox.put("10", "r1") is Posted.ACCEPTED  # the window moved on
 
 
+def test_each_reader_has_its_own_rate_limit():
+    mono = Mono()
+    inbox = BadgeInbox("g1", capacity=100, max_per_minute=2, monotonic=mono,
+                       per_reader={"hall": 5, "parking": 2})  # fmt: skip
+    hall = [inbox.put(str(i), "hall") for i in range(6)]
+    parking = [inbox.put(str(i), "parking") for i in range(3)]
+    assert hall == [Posted.ACCEPTED] * 5 + [Posted.RATE_LIMITED]  # not the gate's lowest
+    assert parking == [Posted.ACCEPTED] * 2 + [Posted.RATE_LIMITED]  # not the gate's highest
+    assert {inbox.take_fault(), inbox.take_fault()} == {"hall", "parking"}
+    assert (inbox.limit("hall"), inbox.limit("other")) == (5, 2)  # unlisted: the default
+    with pytest.raises(ValueError, match="positive"):
+        BadgeInbox("g1", per_reader={"hall": 0})
+
+
+def test_the_endpoint_applies_each_readers_limit():
+    inbox = BadgeInbox("sas", capacity=100, per_reader={"badge-a": 1, "badge-b": 3})
+    readers = [BadgeReaderToken("badge-a", "sas", "tok-a"), BadgeReaderToken("badge-b", "sas",
+                                                                              "tok-b")]  # fmt: skip
+    endpoint = BadgeEndpoint(readers, {"sas": inbox})
+    a = [_post(endpoint, {"number": str(i)}, "Bearer tok-a").status for i in range(2)]
+    b = [_post(endpoint, {"number": str(i)}, "Bearer tok-b").status for i in range(4)]
+    assert a == [202, 429] and b == [202, 202, 202, 429]
+
+
 def test_inbox_is_thread_safe():
     inbox = BadgeInbox("g1", capacity=10_000, max_per_minute=10_000, max_age_s=60)
 

@@ -11,6 +11,7 @@ from seuil.domain.credentials import TemplateStorage
 from seuil.domain.errors import ConfigurationError
 from seuil.domain.gate import GateMode
 from seuil.site_config import (
+    CounterMqttReader,
     HttpDoorConfig,
     MqttDoorConfig,
     RtspCamera,
@@ -28,6 +29,7 @@ ENV = {
     "BADGE_SAS_TOKEN": "badge-token-456",
     "RELAIS_ENTREE_PASSWORD": "relay-pass-789",
     "BORNE_PARVIS_TOKEN": "borne-token-321",
+    "BADGE_PERSONNEL_TOKEN": "badge-token-654",
 }
 
 
@@ -46,7 +48,7 @@ def example(tmp_path: Path) -> Path:
 def test_the_documented_example_loads(example):
     config = load_site_config(example, environ=ENV)
     assert [g.id for g in config.gates] == [
-        "entree-principale", "sas-administration", "portail-demo",
+        "entree-principale", "sas-administration", "portail-demo", "porte-personnel",
     ]  # fmt: skip
     main = config.gate("entree-principale")
     assert main.mode is GateMode.VERIFICATION and main.door == "portillon-entree"
@@ -217,7 +219,10 @@ def test_gate_referencing_an_unknown_door():
         ),
         (('door = "porte"', 'door = "porte"\naccept_fmr = 2'), "between 0 and 1"),
         (('id = "entree"', 'id = "Entrée"'), "gates[0] (Entrée).id"),
-        (('camera = "cam"\nreaders', "readers"), "mode 'verification' needs a camera"),
+        (
+            ('camera = "cam"\nreaders', "readers"),
+            "mode 'verification' is impossible without a camera",
+        ),
         (('door = "porte"', 'door = "porte"\nmode = "walk-through"'), "gates[0] (entree).mode"),
     ],
 )
@@ -369,3 +374,60 @@ webhook_token = "${BOUTON_TOKEN}"
              "AES key", environ={"BOUTON_TOKEN": "x", "K": "abcd"})  # fmt: skip
     _refused(text.replace('kind = "panic_button"', 'kind = "doorbell"'), "kind",
              environ={"BOUTON_TOKEN": "x"})  # fmt: skip
+
+
+CAMERA_LESS = """
+[[doors]]
+id = "porte"
+kind = "simulated"
+
+[[readers]]
+id = "badge"
+kind = "wiegand-http"
+token = "${T}"
+
+[[readers]]
+id = "compteur"
+kind = "counter-mqtt"
+port = 1884
+
+[[gates]]
+id = "personnel"
+mode = "credential_only"
+readers = ["badge", "compteur"]
+door = "porte"
+storage = ["site_database", "none"]
+"""
+
+
+def test_a_camera_less_gate_is_credential_only_with_a_badge_reader():
+    config = parse_site_config(CAMERA_LESS, environ={"T": "tok"})
+    gate = config.gate("personnel")
+    assert gate.camera is None and gate.mode is GateMode.CREDENTIAL_ONLY
+    counter = config.reader("compteur")
+    assert isinstance(counter, CounterMqttReader) and (counter.host, counter.port) == (
+        "127.0.0.1", 1884,
+    )  # fmt: skip
+    for mode in ("verification", "identification"):
+        text = CAMERA_LESS.replace('mode = "credential_only"', f'mode = "{mode}"\n'
+                                   'impact_assessment_ref = "AIPD-1"')  # fmt: skip
+        message = _refused(text, f"mode '{mode}' is impossible without a camera",
+                           'mode = "credential_only"', environ={"T": "tok"})  # fmt: skip
+        assert "gates[0] (personnel)" in message
+
+
+def test_camera_less_gate_needs_a_badge_reader_and_counters_watch_doors_only():
+    qr_only = CAMERA_LESS.replace('readers = ["badge", "compteur"]', 'readers = ["qr"]') + (
+        '\n[[cameras]]\nid = "cam"\nkind = "webcam"\n\n'
+        '[[readers]]\nid = "qr"\nkind = "qr-camera"\ncamera = "cam"\n'
+    )
+    _refused(qr_only, "reader 'qr' reads QR codes in a camera's frames",
+             'camera = "cam"', environ={"T": "tok"})  # fmt: skip
+    counter_only = CAMERA_LESS.replace('["badge", "compteur"]', '["compteur"]')
+    _refused(counter_only, "no credential reader", environ={"T": "tok"})
+    airlock = CAMERA_LESS.replace('door = "porte"', 'airlock = "sas"') + (
+        '\n[[doors]]\nid = "ext"\nkind = "simulated"\n'
+        '\n[[airlocks]]\nid = "sas"\nouter = "ext"\ninner = "porte"\n'
+    )
+    _refused(airlock, "a people counter (counter-mqtt) watches a single door",
+             environ={"T": "tok"})  # fmt: skip

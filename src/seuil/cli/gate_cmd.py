@@ -59,6 +59,9 @@ def run(
     except KeyboardInterrupt:
         stop.set()
     for lane in lanes:
+        if lane.source is None:  # a camera-less gate: its badges only
+            typer.echo(f"{lane.gate_id}: {len(lane.faults)} fault(s), no camera")
+            continue
         health = lane.source.health()
         typer.echo(
             f"{lane.gate_id}: {lane.frames} frames, {health.dropped} dropped, "

@@ -5,7 +5,9 @@ takes one number at a time and checks it exactly as it checks a QR read in the f
 The inbox is small and short-lived: a number waits at most ``max_age_s`` (a badge
 shown 5 s ago is not a presentation any more), and a reader that sends more than its
 ``max_per_minute`` is a broken or abused reader: its numbers are refused and the lane
-records one device fault per minute for it.
+records one device fault per minute for it. Each reader has its own limit
+(``per_reader``, from ``readers[].max_per_minute`` of the site file); a reader not
+listed there gets ``max_per_minute``.
 
 Numbers are digits only (1 to 20): anything else is refused before it is queued.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 
 __all__ = ["BadgeInbox", "Posted", "valid_badge_number"]
@@ -48,13 +50,16 @@ class BadgeInbox:
         capacity: int = 8,
         max_per_minute: int = 30,
         max_age_s: float = 5.0,
+        per_reader: Mapping[str, int] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if capacity < 1 or max_per_minute < 1 or max_age_s <= 0:
+        limits = dict(per_reader or {})
+        if capacity < 1 or max_age_s <= 0 or min([max_per_minute, *limits.values()]) < 1:
             raise ValueError("capacity, max_per_minute and max_age_s must be positive")
         self.gate_id = gate_id
         self.capacity = capacity
         self.max_per_minute = max_per_minute
+        self.per_reader = limits
         self.max_age_s = max_age_s
         self._now = monotonic
         self._lock = threading.Lock()
@@ -73,7 +78,7 @@ class BadgeInbox:
             while times and now - times[0] >= 60.0:
                 times.popleft()
             times.append(now)
-            if len(times) > self.max_per_minute:
+            if len(times) > self.limit(reader_id):
                 last = self._faulty.get(reader_id)
                 if last is None or now - last >= 60.0:
                     self._faulty[reader_id] = now
@@ -84,6 +89,10 @@ class BadgeInbox:
                 return Posted.FULL
             self._queue.append((now, number))
             return Posted.ACCEPTED
+
+    def limit(self, reader_id: str) -> int:
+        """How many reads a minute ``reader_id`` may send."""
+        return self.per_reader.get(reader_id, self.max_per_minute)
 
     def take(self) -> str | None:
         """The oldest number still fresh, or None."""

@@ -10,11 +10,19 @@ runner hands them every frame (``on_frame``) and calls ``tick`` on every loop.
   own count (``people_counted``). More people than credentials presented in that
   opening: REFER ``tailgating``, one gate event, one alert.
 * :class:`AirlockLane`: the :class:`~seuil.domain.lane.Airlock` state machine fed
-  with the doors' observed states (polled), the decision, the people counted and the
+  with the doors' observed states, the decision, the people counted and the
   commands' results. The outer door opens on GRANT; the inner door only once the
   outer is seen closed and its pulse is over (so never both open); a pulse that
   nobody used times out (``Tick``). A door command or a state read that fails is a
   DOOR_FAULT: the interlock keeps the cautious side and a device-fault event is stored.
+
+Door states: a door that pushes its changes (:class:`~seuil.ports.doors.StatePushingDoor`,
+an MQTT door) is followed through its pushes, each change handled in order on the next
+tick, and its last state on the live link is read without a round trip; a door that
+does not push, or whose link is down, is asked (``state()``) at most every ``poll_s``.
+
+A people counter (beam or door counter) reports passages with ``people_passed``: they
+add up over the current opening of a :class:`DoorLane`.
 
 Both follow the site mode (PPMS): entering confinement locks every door and no pulse
 is ever sent while it lasts; evacuation releases every door (fire egress, recorded),
@@ -29,6 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -61,7 +70,7 @@ from seuil.domain.lane import (
 from seuil.domain.site_mode import SiteMode, SiteModeSource, read_site_mode
 from seuil.domain.tracks import TrackCounter
 from seuil.ports.clock import Clock
-from seuil.ports.doors import Door
+from seuil.ports.doors import Door, StatePushingDoor
 from seuil.ports.face import RGBImage
 
 __all__ = ["AirlockLane", "DoorLane", "FaceBoxes"]
@@ -110,6 +119,7 @@ class _LaneBase:
         self.raised: list[LaneAlert] = []  # every alert of this lane (for the screen, tests)
         self._granted: GateDecision | None = None  # the GRANT of the current opening
         self._opening = False  # inside open_for: the pipeline records a failure itself
+        self._pushes: deque[tuple[Side, DoorState]] = deque()  # changes pushed by doors
 
     def _alert(self, alert: LaneAlert) -> None:
         self.raised.append(alert)
@@ -133,6 +143,20 @@ class _LaneBase:
                 person_ref=g.person_ref if g else None, mode=self._gate_mode,
             )
         )  # fmt: skip
+
+    def _follow(self, door: Door, key: Side) -> None:
+        """Queue the changes a pushing door reports (from its network thread)."""
+        if isinstance(door, StatePushingDoor):
+            pushes = self._pushes
+
+            def on_state(state: DoorState) -> None:
+                pushes.append((key, state))  # deque.append is thread-safe
+
+            door.on_state = on_state
+
+    @staticmethod
+    def _pushed(door: Door) -> DoorState | None:
+        return door.pushed_state() if isinstance(door, StatePushingDoor) else None
 
     def _poll_due(self, now: datetime) -> bool:
         if self._polled is not None and (now - self._polled).total_seconds() < self.poll_s:
@@ -181,6 +205,8 @@ class DoorLane(_LaneBase):
         self._sensor = 0
         self._until = 0.0
         self.openings: list[tuple[int, int]] = []  # (credentials, people) of closed windows
+        self.round_trips = 0  # state reads sent to the door (pushes spare them)
+        self._follow(door, Side.OUTER)
 
     # -- the pipeline's side ------------------------------------------------------------
     def open_for(self, decision: GateDecision) -> None:
@@ -222,6 +248,20 @@ class DoorLane(_LaneBase):
             if self.window is not None:
                 self._report(self._sensor)
 
+    def people_passed(self, people: int) -> None:
+        """A people counter's passages since its last report: they add up per opening.
+
+        Passages outside an opening are not tailgating (nobody was let in); a forced or
+        held door is seen by the door's own state."""
+        if people < 0:
+            raise ValueError("a number of passages cannot be negative")
+        with self._lock:
+            if self.window is None:
+                logger.info("gate %s: %d passage(s) outside an opening", self.gate_id, people)
+                return
+            self._sensor += people
+            self._report(self._sensor)
+
     def tick(self) -> None:
         with self._lock:
             now = self._clock.now()
@@ -232,8 +272,14 @@ class DoorLane(_LaneBase):
                 summary = self.window.close(now)
                 self.openings.append((summary.credentials, summary.people))
                 self.window, self._counter = None, None
-            if self.watch_state and self._poll_due(now):
-                self._watch(now)
+            if self.watch_state:
+                while self._pushes:  # every change the door pushed, in order
+                    self._observe(self._pushes.popleft()[1], now)
+                pushed = self._pushed(self.door)
+                if pushed is not None:
+                    self._observe(pushed, now)
+                elif self._poll_due(now):
+                    self._watch(now)
 
     # -- helpers ------------------------------------------------------------------------------
     def _report(self, people: int) -> None:
@@ -253,6 +299,7 @@ class DoorLane(_LaneBase):
             self._alert(self.monitor.failed(command.action, now, str(exc)[:80]))
 
     def _watch(self, now: datetime) -> None:
+        self.round_trips += 1
         try:
             state = self.door.state()
         except DeviceError as exc:
@@ -260,6 +307,9 @@ class DoorLane(_LaneBase):
                 self._alert(LaneAlert(AlertKind.DOOR_FAULT, self.gate_id, now, self.door.name,
                                       f"state: {str(exc)[:80]}"))  # fmt: skip
             state = DoorState.UNKNOWN
+        self._observe(state, now)
+
+    def _observe(self, state: DoorState, now: datetime) -> None:
         for alert in self.monitor.observe(state, now) + self.monitor.tick(now):
             self._alert(alert)
 
@@ -295,6 +345,9 @@ class AirlockLane(_LaneBase):
         self._counter_factory = counter
         self._counter: TrackCounter | None = None
         self._faulty: set[Side] = set()  # doors whose state cannot be read right now
+        self.round_trips = 0  # state reads sent to the doors (pushes spare them)
+        self._follow(outer, Side.OUTER)
+        self._follow(inner, Side.INNER)
 
     @property
     def state(self) -> AirlockState:
@@ -348,8 +401,7 @@ class AirlockLane(_LaneBase):
             changed = self._mode_changed()
             if changed is not None:
                 self._apply_mode(changed, now)
-            if self._poll_due(now):
-                self._poll(now)
+            self._poll(now, self._poll_due(now))
             self._handle(Tick(now))
             if self.airlock.state is AirlockState.IDLE:
                 self._counter = None
@@ -367,8 +419,21 @@ class AirlockLane(_LaneBase):
             a = self.airlock
             self._run((a.outer.lock(), a.inner.lock()), ())
 
-    def _poll(self, now: datetime) -> None:
+    def _poll(self, now: datetime, due: bool = True) -> None:
+        """The doors' states: every pushed change in order, then the state on the live
+        link; a door that does not push (or whose link is down) is asked when ``due``."""
+        while self._pushes:
+            side, state = self._pushes.popleft()
+            self._handle(DoorObserved(now, side, state))
         for side, door in self.doors.items():
+            pushed = self._pushed(door)
+            if pushed is not None:
+                self._faulty.discard(side)
+                self._handle(DoorObserved(now, side, pushed))
+                continue
+            if not due:
+                continue
+            self.round_trips += 1
             try:
                 state = door.state()
                 self._faulty.discard(side)

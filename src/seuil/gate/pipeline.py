@@ -13,7 +13,9 @@ person in the lane for a short while) -> decision -> cool-down -> IDLE.
 - Whatever fails (camera, template, liveness, door) never grants: ``decide`` fails
   closed, and a door that cannot be reached turns a GRANT into a device-fault event.
 - Badge numbers from external readers arrive through a :class:`BadgeInbox` and are
-  checked like a QR read in the frames.
+  checked like a QR read in the frames. A camera-less gate (badge reader and door only)
+  has no face engine and no frames: it runs in credential-only mode and its badges are
+  decided on ``tick``.
 - Identification (1:N, opt-in): with no credential shown, a face in the lane starts a
   presentation; its fused probe is searched in the site gallery (``Identifier``).
 - The site mode (PPMS) is read at every decision: in confinement nothing opens and a
@@ -34,7 +36,7 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from seuil.domain.credentials import CheckResult
-from seuil.domain.errors import SeuilError
+from seuil.domain.errors import ConfigurationError, SeuilError
 from seuil.domain.gate import (
     Decision,
     FaceVerdict,
@@ -155,7 +157,7 @@ class GatePipeline:
         self,
         gate_id: str,
         access: GateAccessService,
-        engine: FaceEngine,
+        engine: FaceEngine | None,
         band: DecisionBand,
         qr_reader: QrReader,
         liveness: LivenessCheck | None,
@@ -171,6 +173,10 @@ class GatePipeline:
     ) -> None:
         if options.mode is GateMode.IDENTIFICATION and identifier is None:
             raise ValueError("an identification gate needs an identifier (its 1:N gallery)")
+        if engine is None and options.mode is not GateMode.CREDENTIAL_ONLY:
+            raise ValueError(
+                "a gate without a face engine (no camera) runs in credential-only mode"
+            )
         self.gate_id = gate_id
         self._access = access
         self._engine = engine
@@ -244,6 +250,12 @@ class GatePipeline:
             return self._fault(exc, now)
 
     @property
+    def _faces(self) -> FaceEngine:
+        if self._engine is None:  # unreachable in credential-only mode: fail closed anyway
+            raise ConfigurationError(f"gate {self.gate_id}: no camera, no face engine")
+        return self._engine
+
+    @property
     def site_mode(self) -> SiteMode:
         return read_site_mode(self._site_mode)
 
@@ -274,7 +286,7 @@ class GatePipeline:
         """Identification mode: a face in the lane (and no credential) starts a presentation."""
         if now < self._faces_quiet_until:
             return None
-        if not self._engine.analyse(image, main_only=True):
+        if not self._faces.analyse(image, main_only=True):
             return None
         self._presentation = _Presentation(None, None, now, now, presented=("face", ""))
         return self._collect(image, now)
@@ -316,7 +328,7 @@ class GatePipeline:
             # in time, never on a face that arrives afterwards.
             return self._conclude(p, now, True, self._assess(p))
         p.seen += 1
-        faces = self._engine.analyse(image, main_only=True)
+        faces = self._faces.analyse(image, main_only=True)
         if faces:
             main = faces[0]
             item = (main.quality.score, p.seen, main)
@@ -356,7 +368,7 @@ class GatePipeline:
             best = sorted(p.faces, reverse=True)
             score = probe_score(
                 p.template,
-                self._engine.embed_faces([a for _, _, a in best]),
+                self._faces.embed_faces([a for _, _, a in best]),
                 [q for q, _, _ in best],
             )
             face_verdict = FaceVerdict(self._band.decide(score).value)
@@ -400,7 +412,7 @@ class GatePipeline:
             return None, None, None
         best = sorted(p.faces, reverse=True)
         probe = fuse_embeddings(
-            self._engine.embed_faces([a for _, _, a in best]), [q for q, _, _ in best]
+            self._faces.embed_faces([a for _, _, a in best]), [q for q, _, _ in best]
         )
         found = self._identifier.identify(probe)
         return found.check, found.score, found.verdict

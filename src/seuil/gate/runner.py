@@ -4,6 +4,10 @@ A lane takes the latest frame from its source (older ones are dropped by the sou
 passes it to its pipeline, and stops when asked or after ``max_seconds``. Camera faults
 arrive from the source's thread and are recorded as device faults; a lane never grants
 because its camera failed (no frame, no credential, no decision).
+
+A camera-less lane (badge reader and door only) has no source: it ticks its pipeline
+and its doors every ``tick_s`` (badges are decided on the tick). A lane's ``sensors``
+(people counters feeding the tailgating watch) are started and stopped with it.
 """
 
 from __future__ import annotations
@@ -29,23 +33,50 @@ class LaneDoors(Protocol):
     def tick(self) -> None: ...
 
 
+class LaneSensor(Protocol):
+    """Something the lane listens to while it runs (a people counter's subscription)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
 @dataclass
 class GateLane:
     gate_id: str
-    source: FrameSource
+    source: FrameSource | None  # None: a camera-less gate (badge reader and door only)
     pipeline: GatePipeline
     faults: list[DeviceFault] = field(default_factory=list)
     frames: int = 0
     doors: LaneDoors | None = None  # door or airlock control; None: the pipeline's callable
+    sensors: list[LaneSensor] = field(default_factory=list)
+    tick_s: float = 0.1  # a camera-less lane's loop period
 
     def run(self, stop: threading.Event, max_seconds: float | None = None) -> None:
         end = time.monotonic() + max_seconds if max_seconds else None
-        self.source.start()
+        started: list[LaneSensor] = []
         try:
+            for sensor in self.sensors:
+                try:
+                    sensor.start()
+                    started.append(sensor)
+                except Exception:  # the gate runs without it (the camera still counts)
+                    logger.exception("gate %s: a sensor did not start", self.gate_id)
+            if self.source is not None:
+                self.source.start()
             while not stop.is_set() and (end is None or time.monotonic() < end):
-                self.step(self.source.latest(timeout=0.2))
+                if self.source is None:
+                    self.step(None)
+                    stop.wait(self.tick_s)
+                else:
+                    self.step(self.source.latest(timeout=0.2))
         finally:
-            self.source.stop()
+            if self.source is not None:
+                self.source.stop()
+            for sensor in reversed(started):
+                try:
+                    sensor.stop()
+                except Exception:  # stopping one sensor must not keep the others running
+                    logger.exception("gate %s: a sensor did not stop cleanly", self.gate_id)
 
     def step(self, frame: Frame | None) -> None:
         """One turn of the loop: a frame (or none) through the pipeline, then the doors."""

@@ -15,11 +15,12 @@ through the worker bridge.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from seuil.domain.lane import DoorState
 
-__all__ = ["Door", "DoorState"]
+__all__ = ["Door", "DoorState", "StatePushingDoor"]
 
 
 @runtime_checkable
@@ -45,4 +46,21 @@ class Door(Protocol):
 
     def state(self) -> DoorState:
         """The door's observed state; UNKNOWN if the device cannot say."""
+        ...
+
+
+@runtime_checkable
+class StatePushingDoor(Door, Protocol):
+    """A door that pushes its state changes (an MQTT door): a lane follows the pushes
+    instead of asking the door at every poll.
+
+    ``on_state`` is called with every change the door reports on its own, in order, from
+    the adapter's network thread (keep it short, send no command from it).
+    """
+
+    on_state: Callable[[DoorState], None] | None
+
+    def pushed_state(self) -> DoorState | None:
+        """The door's state as last pushed or acknowledged on the live link; None while
+        the link is down or nothing was heard since it came up (then ask: ``state()``)."""
         ...

@@ -407,12 +407,13 @@ def build_runtime(
         )
         for g in config.gates
     ]
-    sources = {lane.gate_id: lane.source for lane in lanes}
+    sources = {lane.gate_id: lane.source for lane in lanes if lane.source is not None}
+    camera_less = {lane.gate_id for lane in lanes if lane.source is None}
 
     def gate_health(gate_id: str) -> Mapping[str, object]:
         source = sources.get(gate_id)
         if source is None:
-            return {"state": "absent"}
+            return {"state": "no_camera" if gate_id in camera_less else "absent"}
         h = source.health()
         return {"state": h.state.value, "frames": h.frames, "dropped": h.dropped,
                 "reconnects": h.reconnects, "last_error": h.last_error}  # fmt: skip

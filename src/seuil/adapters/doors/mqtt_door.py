@@ -19,7 +19,10 @@ Topics, for site ``S`` and door ``D``:
 
 Every failure (broker unreachable, no acknowledgement in time, refusal) raises
 DeviceError. Unsolicited state changes update :attr:`MqttDoor.last_state` and call
-``on_state`` (from paho's network thread) so the lane can follow the door.
+``on_state`` (from paho's network thread) so the lane can follow the door;
+:meth:`MqttDoor.pushed_state` is the state known on the live connection (a lane reads
+it instead of sending a ``state`` command at every poll; None after a disconnection
+until the door is heard again).
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class MqttDoor:
         self.command_topic = command_topic(site_id, name)
         self.state_topic = state_topic(site_id, name)
         self.last_state = DoorState.UNKNOWN
+        self._heard = threading.Event()  # a state was heard on the current connection
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()
         self._subscribed = threading.Event()
@@ -164,6 +168,7 @@ class MqttDoor:
             client.loop_stop()
         self._connected.clear()
         self._subscribed.clear()
+        self._heard.clear()
 
     def __enter__(self) -> MqttDoor:
         return self
@@ -190,6 +195,11 @@ class MqttDoor:
     def state(self) -> DoorState:
         answer = self._command("state")
         return self._parse_state(answer.get("state"))
+
+    def pushed_state(self) -> DoorState | None:
+        """The last state heard (pushed or acknowledged) on the live connection, or None."""
+        live = self._connected.is_set() and self._subscribed.is_set() and self._heard.is_set()
+        return self.last_state if live else None
 
     # -- a command and its acknowledgement ---------------------------------------------------
 
@@ -251,6 +261,7 @@ class MqttDoor:
         reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
+        self._heard.clear()  # what was heard before may have changed meanwhile
         if reason.is_failure:
             self._connect_error = str(reason)
             return
@@ -267,6 +278,7 @@ class MqttDoor:
     ) -> None:
         self._connected.clear()
         self._subscribed.clear()
+        self._heard.clear()
         if reason.is_failure:
             logger.warning("door %s: MQTT connection lost (%s)", self._name, reason)
 
@@ -301,6 +313,7 @@ class MqttDoor:
         if "state" in data:
             state = self._parse_state(data["state"])
             self.last_state = state
+            self._heard.set()
             if ack is None and self.on_state is not None:
                 self.on_state(state)
 
