@@ -52,6 +52,7 @@ def serve(
     options = HubWebOptions(
         secure_cookies=behind_tls_proxy or bool(tls) or hub.settings.secure_cookies,
         max_batch_bytes=hub.settings.max_batch_bytes,
+        timezone=hub.settings.timezone,
     )
     app = create_hub_app(hub, options)
     scheme = "https" if tls else "http"
