@@ -21,7 +21,7 @@ from typing import Any
 
 from seuil.domain.accounts import secret_digest
 from seuil.domain.errors import DataFormatError
-from seuil.domain.hub import MAX_BATCH_EVENTS, Envelope, EventKind, HubMessage
+from seuil.domain.hub import MAX_BATCH_EVENTS, MAX_SEQ, Envelope, EventKind, HubMessage
 from seuil.hub.model import (
     BatchFormatError,
     ForeignEventsError,
@@ -147,7 +147,7 @@ def _parse(site_id: str, payload: Any) -> tuple[list[Envelope], int]:
         raise BatchFormatError(f"au plus {MAX_BATCH_EVENTS} événements par lot (at most "
                                f"{MAX_BATCH_EVENTS} events per batch)")  # fmt: skip
     after = payload.get("messages_after", 0)
-    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_SEQ:
         raise BatchFormatError("messages_after : un entier positif (a non-negative integer)")
     envelopes: list[Envelope] = []
     for index, raw in enumerate(events):
