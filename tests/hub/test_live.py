@@ -169,3 +169,13 @@ def test_a_browser_board_follows_a_new_incident_without_reloading(
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_an_unknown_time_zone_is_refused_at_start() -> None:
+    from pydantic import ValidationError
+
+    from seuil.hub.settings import HubSettings
+
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        HubSettings(timezone="Mars/Olympus_Mons")
+    assert HubSettings(timezone="America/Cayenne").timezone == "America/Cayenne"
