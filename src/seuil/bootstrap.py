@@ -294,6 +294,8 @@ class Site:
             backoff_max_s=link.backoff_max_s, idle_poll_s=link.idle_poll_s,
             messages_poll_s=link.messages_poll_s,
             heartbeat_s=link.heartbeat_s, counts_interval_s=link.counts_interval_s,
+            ca_file=link.ca_file, client_cert_file=link.client_cert_file,
+            client_key_file=link.client_key_file,
         )  # fmt: skip
         return HubForwarder(self.uow, self.clock, options)
 

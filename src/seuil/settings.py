@@ -124,6 +124,17 @@ class HubLinkSettings(_Strict):
     messages_poll_s: float = Field(5.0, gt=0)  # idle: ask the hub for messages this often
     heartbeat_s: float = Field(60.0, gt=0)
     counts_interval_s: int = Field(60, ge=10, le=3600)
+    # TLS: the region's CA bundle (when the hub's certificate is not from a public CA),
+    # and for mutual TLS the site's client certificate and its key (a file, mode 0600).
+    ca_file: Path | None = None
+    client_cert_file: Path | None = None
+    client_key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _client_pair(self) -> HubLinkSettings:
+        if (self.client_cert_file is None) != (self.client_key_file is None):
+            raise ValueError("client_cert_file and client_key_file go together (mutual TLS)")
+        return self
 
 
 SeverityName = Literal["info", "low", "medium", "high", "critical"]

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 
@@ -18,9 +19,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(app: object, port: int | None = None) -> Iterator[tuple[str, int]]:
+def serving(app: object, port: int | None = None, **options: Any) -> Iterator[tuple[str, int]]:
+    """``options``: more ``uvicorn.Config`` arguments (TLS: ``ssl_certfile``...)."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)  # type: ignore[arg-type]
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

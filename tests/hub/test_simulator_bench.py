@@ -68,4 +68,9 @@ def test_bench_hub_small_run_on_postgresql(request: pytest.FixtureRequest) -> No
         report["latency_site_to_board"]["seen"] == report["latency_site_to_board"]["incidents"] > 0
     )
     assert report["stored_events"] == report["day_events"] + report["probe_events"]
+    # One hub process: the live board heard every probe incident and re-read its page.
+    latency = report["latency_site_to_board"]
+    assert latency["pushed"] == latency["incidents"]
+    assert 0 < latency["push_p95_s"] <= latency["page_p95_s"] < 5
+    assert any("tableau en direct (SSE)" in line for line in lines)
     assert any("évts/s" in line for line in lines)

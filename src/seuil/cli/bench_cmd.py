@@ -107,6 +107,9 @@ def bench_hub(
                            senders=senders, batch=batch, workers=workers, keep=keep,
                            echo=typer.echo)  # fmt: skip
     print_hub_report(report, typer.echo)
+    if json_out:  # the option was accepted and ignored before
+        json_out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        typer.echo(f"JSON : {json_out}")
 
 
 @bench_app.command("web")

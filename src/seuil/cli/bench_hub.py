@@ -7,7 +7,12 @@
    of ``batch`` events, keep-alive HTTP): sustained stored events per second.
 3. End-to-end latency, during that load: real sites (their own database, outbox and
    forwarder) record incidents; a watcher polls the hub's board (JSON, staff token)
-   until each appears: commit at the site -> visible on the board, p50/p95/max.
+   until each appears: commit at the site -> visible on the board, p50/p95/max. And the
+   live board's way: a listener on the board's event stream (``/events/board``, staff
+   token) re-reads the board page on each probe incident, as the browser does: commit
+   at the site -> event pushed -> page re-read, p50/p95. One hub process only: the live
+   bus is per process, so with several workers a stream hears only its worker's share
+   (reported as pushed/incidents).
 4. The board with the day loaded: the HTML page (operator session) and its JSON, p50/p95.
 5. Checks: every event stored exactly once (hub count = events sent), high-water marks.
 """
@@ -170,12 +175,19 @@ class _LatencyProbe:
         self.recorded: dict[str, float] = {}
         self.seen: dict[str, float] = {}
         self.board_polls = 0
+        self.pushed: dict[str, float] = {}  # the board's event stream announced it
+        self.page_read: dict[str, float] = {}  # and the board page was read again
         self._stop = threading.Event()
+        self._stream: httpx.Response | None = None
         self._threads = [threading.Thread(target=self._record, daemon=True),
-                         threading.Thread(target=self._watch, daemon=True)]  # fmt: skip
+                         threading.Thread(target=self._watch, daemon=True),
+                         threading.Thread(target=self._listen, daemon=True)]  # fmt: skip
+        self._listening = threading.Event()
 
     def start(self) -> None:
-        for thread in self._threads:
+        self._threads[2].start()
+        self._listening.wait(10)  # subscribed before the first incident
+        for thread in self._threads[:2]:
             thread.start()
 
     def stop(self, grace_s: float = 10.0) -> None:
@@ -183,8 +195,39 @@ class _LatencyProbe:
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline and set(self.recorded) - set(self.seen):
             time.sleep(0.05)
+        while time.monotonic() < deadline and set(self.recorded) - set(self.page_read):
+            time.sleep(0.05)
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                self._stream.close()
         for thread in self._threads:
             thread.join(5)
+
+    def _listen(self) -> None:
+        """The live board: each pushed probe incident makes it re-read the page."""
+        auth = {"Authorization": f"Bearer {self.staff_token}"}
+        timeout = httpx.Timeout(30, read=None)
+        try:
+            with httpx.Client(base_url=self.base, timeout=timeout, headers=auth) as client, \
+                    client.stream("GET", "/events/board") as response:  # fmt: skip
+                self._stream = response
+                topic = ""
+                for line in response.iter_lines():
+                    self._listening.set()
+                    if line.startswith("event: "):
+                        topic = line[7:]
+                    elif line.startswith("data: ") and topic == "incident":
+                        iid = str(json.loads(line[6:]).get("incident_id", ""))
+                        if iid.startswith("PROBE-") and iid not in self.pushed:
+                            self.pushed[iid] = time.perf_counter()
+                            if client.get("/board").status_code == 200:
+                                self.page_read[iid] = time.perf_counter()
+                    if self._stop.is_set() and not set(self.recorded) - set(self.page_read):
+                        return
+        except (httpx.HTTPError, ValueError, RuntimeError):  # closed by stop(), or down
+            return
+        finally:
+            self._listening.set()
 
     def _record(self) -> None:
         rng = random.Random(11)  # noqa: S311 (bench pacing, not a secret)
@@ -224,6 +267,8 @@ class _LatencyProbe:
 
     def report(self) -> dict[str, Any]:
         waits = [self.seen[i] - self.recorded[i] for i in self.recorded if i in self.seen]
+        pushed = [self.pushed[i] - self.recorded[i] for i in self.recorded if i in self.pushed]
+        read = [self.page_read[i] - self.recorded[i] for i in self.recorded if i in self.page_read]
         return {
             "incidents": len(self.recorded),
             "seen": len(waits),
@@ -231,6 +276,11 @@ class _LatencyProbe:
             "p95_s": round(percentile(waits, 95), 3),
             "max_s": round(max(waits, default=float("nan")), 3),
             "board_polls": self.board_polls,
+            "pushed": len(pushed),
+            "push_p50_s": round(percentile(pushed, 50), 3),
+            "push_p95_s": round(percentile(pushed, 95), 3),
+            "page_p50_s": round(percentile(read, 50), 3),
+            "page_p95_s": round(percentile(read, 95), 3),
         }
 
 
@@ -354,6 +404,14 @@ def print_hub_report(report: dict[str, Any], echo: Callable[[str], None]) -> Non
         f"latence incident du site -> tableau : p50 {latency['p50_s']} s, "
         f"p95 {latency['p95_s']} s, max {latency['max_s']} s "
         f"({latency['seen']}/{latency['incidents']} incidents vus)"
+    )
+    workers = report["hub_workers"]
+    share = f" : ceux d'un processus sur {workers}" if workers > 1 else ""
+    echo(
+        f"tableau en direct (SSE) : poussé p50 {latency['push_p50_s']} s, p95 "
+        f"{latency['push_p95_s']} s ; page relue p50 {latency['page_p50_s']} s, p95 "
+        f"{latency['page_p95_s']} s ({latency['pushed']}/{latency['incidents']} poussés"
+        f"{share})"
     )
     echo(
         f"tableau HTML (journée chargée) : p50 {report['board_html']['p50_ms']} ms, "

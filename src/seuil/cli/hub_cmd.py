@@ -34,20 +34,33 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8090, "--port", min=1, max=65535),
     behind_tls_proxy: bool = typer.Option(False, "--behind-tls-proxy"),
-) -> None:
+    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="certificat du centre (PEM)"),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="sa clé privée (PEM)"),
+    tls_client_ca: Path | None = typer.Option(
+        None, "--tls-client-ca",
+        help="TLS mutuel : AC des certificats des sites, exigés (mutual TLS: the sites' CA)",
+    ),
+) -> None:  # fmt: skip
     """Sert le centre régional (tableau, incidents, médiateurs, API des sites)."""
     import uvicorn
 
     from seuil.hub.app import HubWebOptions, create_hub_app
+    from seuil.hub.tls import uvicorn_tls_options
 
+    tls = uvicorn_tls_options(tls_cert, tls_key, tls_client_ca)
     hub = _hub(database)
     options = HubWebOptions(
-        secure_cookies=behind_tls_proxy or hub.settings.secure_cookies,
+        secure_cookies=behind_tls_proxy or bool(tls) or hub.settings.secure_cookies,
         max_batch_bytes=hub.settings.max_batch_bytes,
+        timezone=hub.settings.timezone,
     )
     app = create_hub_app(hub, options)
+    scheme = "https" if tls else "http"
     typer.echo(
-        t(f"Centre régional : http://{host}:{port}/", f"Regional hub: http://{host}:{port}/")
+        t(
+            f"Centre régional : {scheme}://{host}:{port}/",
+            f"Regional hub: {scheme}://{host}:{port}/",
+        )
     )
     token = hub.accounts.begin_setup()
     if token:
@@ -60,7 +73,7 @@ def serve(
     try:
         uvicorn.run(app, host=host, port=port, proxy_headers=behind_tls_proxy,
                     forwarded_allow_ips="127.0.0.1" if behind_tls_proxy else None,
-                    log_level="warning")  # fmt: skip
+                    log_level="warning", **tls)  # fmt: skip
     finally:
         hub.close()
 

@@ -61,6 +61,7 @@ __all__ = [
 ]
 
 MAX_BATCH_EVENTS = 500
+MAX_SEQ = 2**63 - 1  # a signed 64-bit column (SQLite INTEGER, PostgreSQL BIGINT)
 SITE_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 KEY = re.compile(r"^[0-9a-f]{32}$")
 PSEUDONYM = re.compile(r"^ps_[0-9a-f]{32}$")
@@ -274,8 +275,12 @@ class Envelope:
     def __post_init__(self) -> None:
         if not isinstance(self.site, str) or not SITE_ID.match(self.site):
             raise ForbiddenFieldError("site: 1 to 32 letters, digits, '-' or '_'")
-        if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 1:
-            raise ForbiddenFieldError("seq: a positive integer")
+        if (
+            isinstance(self.seq, bool)
+            or not isinstance(self.seq, int)
+            or not 1 <= self.seq <= MAX_SEQ
+        ):
+            raise ForbiddenFieldError("seq: a positive integer (64-bit)")
         if not isinstance(self.key, str) or not KEY.match(self.key):
             raise ForbiddenFieldError("key: 32 lowercase hexadecimal digits")
         if not isinstance(self.occurred_at, datetime) or self.occurred_at.utcoffset() is None:

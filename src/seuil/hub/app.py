@@ -7,8 +7,11 @@ pages) with its own templates, navigation and routers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.resources import files
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,20 +32,36 @@ HUB_API = "/hub/api/v1"
 class HubWebOptions:
     secure_cookies: bool = False
     max_batch_bytes: int = 2_000_000
+    timezone: str = "Europe/Paris"  # the zone the pages show times in
+    sse_keepalive_s: float = 15.0  # a comment on an idle live stream this often
 
 
-def hub_templates() -> Environment:
-    return Environment(
+def local_time(zone: ZoneInfo) -> Callable[[datetime, str], str]:
+    """The ``local`` template filter: a stored (UTC) time, in the pages' zone."""
+
+    def local(value: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
+        if value.tzinfo is None:  # stored times are UTC; a naive one is read as UTC
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(zone).strftime(fmt)
+
+    return local
+
+
+def hub_templates(timezone: str = "Europe/Paris") -> Environment:
+    env = Environment(
         loader=ChoiceLoader([PackageLoader("seuil.hub", "templates"),
                              PackageLoader("seuil.web", "templates")]),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )  # fmt: skip
+    env.filters["local"] = local_time(ZoneInfo(timezone))
+    return env
 
 
 def create_hub_app(hub: Hub, options: HubWebOptions | None = None) -> FastAPI:
-    from seuil.hub.routes import admin, api, board, incidents, mediator
+    from seuil.hub.routes import accounts as hub_accounts
+    from seuil.hub.routes import admin, api, board, events, incidents, mediator
     from seuil.web.routes import accounts as accounts_routes
     from seuil.web.routes import auth
 
@@ -58,7 +77,7 @@ def create_hub_app(hub: Hub, options: HubWebOptions | None = None) -> FastAPI:
     app.state.hub = hub
     app.state.accounts = hub.accounts
     app.state.options = opts
-    app.state.templates = hub_templates()
+    app.state.templates = hub_templates(opts.timezone)
     app.state.nav = HUB_NAV
     problems.install(app, render_error)
 
@@ -70,7 +89,9 @@ def create_hub_app(hub: Hub, options: HubWebOptions | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(files("seuil.web") / "static")), name="static")
     app.mount("/hub-static", StaticFiles(directory=str(files("seuil.hub") / "static")),
               name="hub-static")  # fmt: skip
-    for module in (auth, board, incidents, mediator, admin, accounts_routes):
+    # The hub's accounts page first: it offers the hub's roles (the site's router, after
+    # it, keeps the account updates and the API tokens pages).
+    for module in (auth, board, events, incidents, mediator, admin, hub_accounts, accounts_routes):
         app.include_router(module.router)
     app.include_router(api.router, prefix=HUB_API)
     app.add_middleware(BodySizeLimit, max_bytes=opts.max_batch_bytes)
@@ -86,5 +107,6 @@ def app_from_env() -> FastAPI:
     settings = HubSettings()
     hub = Hub(settings)
     options = HubWebOptions(secure_cookies=settings.secure_cookies,
-                            max_batch_bytes=settings.max_batch_bytes)  # fmt: skip
+                            max_batch_bytes=settings.max_batch_bytes,
+                            timezone=settings.timezone)  # fmt: skip
     return create_hub_app(hub, options)

@@ -15,19 +15,20 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from seuil.domain.accounts import secret_digest
 from seuil.domain.errors import DataFormatError
-from seuil.domain.hub import MAX_BATCH_EVENTS, Envelope, EventKind, HubMessage
+from seuil.domain.hub import MAX_BATCH_EVENTS, MAX_SEQ, Envelope, EventKind, HubMessage
 from seuil.hub.model import (
     BatchFormatError,
     ForeignEventsError,
     SequenceConflictError,
     SiteCredentialError,
 )
+from seuil.hub.service import TOPIC_BOARD, TOPIC_INCIDENT, TOPIC_PPMS, Publish
 from seuil.hub.uow import HubUnitOfWork
 from seuil.ports.clock import Clock
 
@@ -55,9 +56,12 @@ class IngestResult:
 
 
 class HubIngest:
-    def __init__(self, uow: Callable[[], HubUnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self, uow: Callable[[], HubUnitOfWork], clock: Clock, publish: Publish | None = None
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._publish = publish
 
     def authenticate(self, site_id: str, token: str, client: str = "") -> None:
         with self._uow() as uow:
@@ -117,6 +121,9 @@ class HubIngest:
             uow.hub.record_contact(site_id, now, high_water, len(new))
             messages = uow.hub.messages_for(site_id, after)
             uow.commit()
+        if self._publish is not None:
+            for topic, change in _changes(site_id, new):
+                self._publish(topic, change)
         return IngestResult(
             accepted=[e.seq for e in new],
             duplicates=[e.seq for e in envelopes if e.seq in known],
@@ -140,7 +147,7 @@ def _parse(site_id: str, payload: Any) -> tuple[list[Envelope], int]:
         raise BatchFormatError(f"au plus {MAX_BATCH_EVENTS} événements par lot (at most "
                                f"{MAX_BATCH_EVENTS} events per batch)")  # fmt: skip
     after = payload.get("messages_after", 0)
-    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_SEQ:
         raise BatchFormatError("messages_after : un entier positif (a non-negative integer)")
     envelopes: list[Envelope] = []
     for index, raw in enumerate(events):
@@ -183,3 +190,24 @@ def _project(uow: HubUnitOfWork, new: list[Envelope], now: Any) -> None:
         uow.hub.project_health(latest[EventKind.DEVICE_HEALTH])
     if EventKind.HEARTBEAT in latest:
         uow.hub.project_heartbeat(latest[EventKind.HEARTBEAT])
+
+
+def _changes(site_id: str, new: list[Envelope]) -> list[tuple[str, Mapping[str, object]]]:
+    """What the live pages must hear about a stored batch: each incident that moved
+    (once), a PPMS mode, a change of devices' health. Counts and heartbeats are not
+    announced (they change no line of the board but the link's, which the pages'
+    slow refresh shows)."""
+    out: list[tuple[str, Mapping[str, object]]] = []
+    seen: set[str] = set()
+    for env in reversed(new):  # the latest step of each incident
+        if env.kind in _INCIDENT_KINDS and env.body["incident_id"] not in seen:
+            seen.add(env.body["incident_id"])
+            out.append((TOPIC_INCIDENT, {"site": site_id, "incident_id": env.body["incident_id"],
+                                         "change": "site", "seq": env.seq}))  # fmt: skip
+    out.reverse()
+    kinds = {env.kind for env in new}
+    if EventKind.PPMS_MODE in kinds:
+        out.append((TOPIC_PPMS, {"site": site_id, "change": "mode"}))
+    if EventKind.DEVICE_HEALTH in kinds:
+        out.append((TOPIC_BOARD, {"site": site_id, "change": "health"}))
+    return out

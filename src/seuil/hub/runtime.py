@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from seuil.adapters.auth.argon2_hasher import Argon2Hasher
 from seuil.adapters.auth.totp import TotpCodes
+from seuil.adapters.live import MemoryLiveBus
 from seuil.domain.accounts import HUB_ROLES
 from seuil.hub.db import create_hub_engine, upgrade_hub
 from seuil.hub.ingest import HubIngest
@@ -39,8 +40,12 @@ class Hub:
             return HubUnitOfWork(self.db)
 
         self.uow = uow
-        self.ingest = HubIngest(uow, self.clock)
-        self.service = HubService(uow, self.clock, timedelta(seconds=settings.link_timeout_s))
+        # The live pages' bus: one process (with N workers, each has its own; see
+        # docs/scaling.md).
+        self.bus = MemoryLiveBus()
+        self.ingest = HubIngest(uow, self.clock, self.bus.publish)
+        self.service = HubService(uow, self.clock, timedelta(seconds=settings.link_timeout_s),
+                                  self.bus.publish)  # fmt: skip
         self.accounts = AccountService(
             uow, self.clock, Argon2Hasher(fast=fast_hashing), TotpCodes(),
             AccountPolicy(roles=HUB_ROLES, issuer="seuil hub"),

@@ -5,7 +5,7 @@ audited (hash-chained, as on a site); what the site must know goes back as a mes
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -31,6 +31,17 @@ from seuil.ports.clock import Clock
 
 TOKEN_PREFIX = "hub_"  # noqa: S105 (a prefix, not a secret)
 
+# Tells the live pages what changed, after the commit (a live bus's ``publish``): never
+# blocks, never raises, carries ids only (no name: the pages re-read what they show).
+Publish = Callable[[str, Mapping[str, object]], None]
+TOPIC_INCIDENT = "incident"
+TOPIC_PPMS = "ppms"
+TOPIC_BOARD = "board"
+
+
+def _no_publish(topic: str, payload: Mapping[str, object]) -> None:
+    return None
+
 
 @dataclass(frozen=True, slots=True)
 class Board:
@@ -53,10 +64,12 @@ class HubService:
         uow: Callable[[], HubUnitOfWork],
         clock: Clock,
         link_timeout: timedelta = timedelta(minutes=3),
+        publish: Publish | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self.link_timeout = link_timeout
+        self._publish = publish or _no_publish
 
     # -- sites ---------------------------------------------------------------------------
 
@@ -161,6 +174,8 @@ class HubService:
             uow.commit()
             updated = uow.hub.incident(site_id, incident_id)
         assert updated is not None
+        self._publish(TOPIC_INCIDENT, {"site": site_id, "incident_id": incident_id,
+                                       "change": action})  # fmt: skip
         return updated
 
     def acknowledge(self, actor: Account, site_id: str, incident_id: str) -> HubIncident:
@@ -225,6 +240,8 @@ class HubService:
             uow.commit()
             found = uow.hub.assignment(assignment_id)
         assert found is not None
+        self._publish(TOPIC_INCIDENT, {"site": site_id, "incident_id": incident_id,
+                                       "change": "assign", "mediator_id": mediator.id})  # fmt: skip
         return found
 
     def my_assignments(self, mediator: Account) -> list[tuple[Assignment, HubIncident | None]]:
@@ -255,6 +272,9 @@ class HubService:
             uow.audit.append(AuditEvent(mediator.username, f"hub.assignment.{state.value}",
                                         str(assignment_id)), now)  # fmt: skip
             uow.commit()
+        self._publish(TOPIC_INCIDENT, {"site": found.site, "incident_id": found.incident_id,
+                                       "change": f"assignment.{state.value}",
+                                       "mediator_id": mediator.id})  # fmt: skip
         return replace(found, state=state, updated_at=now)
 
     def set_availability(self, mediator: Account, availability: Availability) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,3 +17,14 @@ class HubSettings(BaseSettings):
     max_batch_bytes: int = Field(2_000_000, ge=10_000)
     link_timeout_s: float = Field(180.0, gt=0)  # a site silent this long: "link lost"
     secure_cookies: bool = False
+    # The pages show times in this zone (the stored times stay UTC).
+    timezone: str = "Europe/Paris"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value

@@ -22,10 +22,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from seuil.adapters.hub_link.tls import link_tls_context
 from seuil.adapters.storage.unit_of_work import SqlUnitOfWork
 from seuil.domain.errors import SeuilError
 from seuil.domain.hub import EventKind, HubMessage, heartbeat_body
@@ -53,6 +55,11 @@ class LinkOptions:
     heartbeat_s: float = 60.0
     counts_interval_s: int = 60
     keep_sent: timedelta = timedelta(days=7)
+    # TLS (see tls.py): the region's CA bundle; the site's client certificate and key
+    # for mutual TLS. None: the system's CA store, no client certificate.
+    ca_file: Path | None = None
+    client_cert_file: Path | None = None
+    client_key_file: Path | None = None
 
 
 class LinkError(SeuilError):
@@ -89,7 +96,12 @@ class HubForwarder:
         self._uow = uow
         self._clock = clock
         self.options = options
-        self._client = client or httpx.Client(timeout=options.timeout_s)
+        self._client = client or httpx.Client(
+            timeout=options.timeout_s,
+            verify=link_tls_context(
+                options.ca_file, options.client_cert_file, options.client_key_file
+            ),
+        )
         self._own_client = client is None
         self._on_messages = on_messages
         self._stop = threading.Event()

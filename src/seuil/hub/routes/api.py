@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from seuil.domain.hub import MAX_BATCH_EVENTS, MAX_SEQ, EventKind
 from seuil.domain.permissions import Permission
 from seuil.hub.model import BatchFormatError, SiteCredentialError
 from seuil.hub.runtime import Hub
@@ -35,7 +36,41 @@ def _site_token(request: Request, site: str) -> str:
     return header[7:].strip()
 
 
-@router.post("/sites/{site}/events", summary="Un lot d'événements d'un site (a site's batch)")
+# The batch's shape, for the OpenAPI document (the route reads the raw body itself, so
+# that every refusal is logged and answered by the protocol's own checks).
+_BATCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["site", "events"],
+    "properties": {
+        "site": {"type": "string", "maxLength": 32},
+        "messages_after": {"type": "integer", "minimum": 0, "maximum": MAX_SEQ},
+        "events": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_BATCH_EVENTS,
+            "items": {
+                "type": "object",
+                "required": ["site", "seq", "key", "kind", "occurred_at", "body"],
+                "properties": {
+                    "site": {"type": "string"},
+                    "seq": {"type": "integer", "minimum": 1, "maximum": MAX_SEQ},
+                    "key": {"type": "string"},
+                    "kind": {"type": "string", "enum": [k.value for k in EventKind]},
+                    "occurred_at": {"type": "string", "format": "date-time"},
+                    "body": {"type": "object"},
+                },
+            },
+        },
+    },
+}
+
+
+@router.post(
+    "/sites/{site}/events",
+    summary="Un lot d'événements d'un site (a site's batch)",
+    openapi_extra={"requestBody": {"required": True,
+                                   "content": {"application/json": {"schema": _BATCH_SCHEMA}}}},
+)  # fmt: skip
 async def post_events(site: str, request: Request) -> JSONResponse:
     token = _site_token(request, site)
     client = client_address(request)
@@ -57,7 +92,9 @@ async def post_events(site: str, request: Request) -> JSONResponse:
 
 
 @router.get("/sites/{site}/messages", summary="Messages du centre pour un site (hub messages)")
-async def get_messages(site: str, request: Request, after: int = Query(0, ge=0)) -> JSONResponse:
+async def get_messages(
+    site: str, request: Request, after: int = Query(0, ge=0, le=MAX_SEQ)
+) -> JSONResponse:
     token = _site_token(request, site)
     found = await run_in_threadpool(
         _hub(request).ingest.messages, site, token, after, client_address(request)
