@@ -120,3 +120,34 @@ def test_a_demo_panic_button_opens_an_incident_and_confinement_locks_the_gate(ru
     assert runtime.mode() == "confinement"  # every lane reads it before deciding
     runtime.site.ppms.end_alert("chef")
     assert runtime.mode() == "normal"
+
+
+def test_the_agents_let_in_opens_the_door_except_in_confinement(runtime) -> None:
+    from seuil.adapters.doors.simulated import SimulatedDoor
+    from seuil.domain.errors import DeviceError
+    from seuil.domain.lane import DoorAction
+
+    [lane] = runtime.lanes
+    door = lane.doors.door
+    assert isinstance(door, SimulatedDoor)
+    desk = runtime.site.gate_desk
+    desk.settle("agent.loge", "entree", True, note="visiteur attendu")
+    assert [call.action for call in door.history] == [DoorAction.PULSE]
+    desk.settle("agent.loge", "entree", False, reason=desk_reason())
+    assert len(door.history) == 1  # a refusal opens nothing
+
+    runtime.site.ppms.enter(PpmsMode.CONFINEMENT, "chef", "exercice")
+    desk.settle("agent.loge", "entree", True)
+    assert len(door.history) == 1  # confinement: the lane keeps its door shut
+    runtime.site.ppms.end_alert("chef")
+
+    door.unreachable = True  # a broken relay is said to the agent, the record is kept
+    with pytest.raises(DeviceError):
+        desk.settle("agent.loge", "entree", True)
+    assert runtime.site.gate_access.recent("entree")[0].decided_by == "agent.loge"
+
+
+def desk_reason():  # type: ignore[no-untyped-def]
+    from seuil.services.gate_desk import AGENT_DENY_REASONS
+
+    return sorted(AGENT_DENY_REASONS)[0]

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seuil.domain.devices import Device, DeviceKind
-from seuil.domain.errors import SeuilError, StorageUnavailableError
+from seuil.domain.errors import DeviceError, SeuilError, StorageUnavailableError
 from seuil.domain.gate import GateDecision
 from seuil.domain.incidents import Signal
 from seuil.domain.lane import LaneAlert
@@ -127,6 +127,24 @@ class SiteRuntime:
         screens, and handed to the incident engine when it is a signal (the gate desk)."""
         if self.desk is not None:
             self.desk.feed(decision)  # never raises: a lane must go on
+
+    def open_for_agent(self, decision: GateDecision) -> None:
+        """The gate agent let someone in from the gate screen: the door opens for them
+        (an airlock holding them opens its inner door). Confinement still keeps every
+        door shut (the lanes apply the site mode); a failing door raises DeviceError."""
+        from seuil.domain.gate import Decision
+        from seuil.domain.lane import AirlockState
+        from seuil.gate.lane_control import AirlockLane, DoorLane
+
+        lane = next((lane for lane in self.lanes if lane.gate_id == decision.gate_id), None)
+        if lane is None or lane.doors is None:
+            raise DeviceError(f"gate {decision.gate_id}: no door is driven here", decision.gate_id)
+        doors = lane.doors
+        agent = decision.decided_by or "agent"
+        if isinstance(doors, AirlockLane) and doors.state is AirlockState.HELD:
+            doors.agent_decided(Decision.GRANT, agent)
+        elif isinstance(doors, (DoorLane, AirlockLane)):
+            doors.open_for(decision)
 
     def on_alert(self, alert: LaneAlert) -> None:
         from seuil.services.gate_signals import signal_from_lane_alert
@@ -374,6 +392,7 @@ def build_runtime(
     spool = SpoolingSink(site.incidents, data_dir / "signals.spool", write_ahead=True)
     runtime = SiteRuntime(site, config, accounts, spool, mode, Flag())
     runtime.desk = build_gate_feed(site, spool)
+    site.gate_desk.door_opener = runtime.open_for_agent
     if site.settings.hub_link.url:
         try:
             runtime.hub_link = site.hub_forwarder()

@@ -81,6 +81,9 @@ class GateDesk:
         self._bus = bus
         self._signals = signals
         self._site = site_id
+        # Set by the site process: opens the gate's door (or the airlock's next door)
+        # for a person the agent lets in. Without it (no lanes running) nothing opens.
+        self.door_opener: Callable[[GateDecision], None] | None = None
 
     # -- the pipeline's sink ---------------------------------------------------------------
 
@@ -151,6 +154,10 @@ class GateDesk:
             )  # fmt: skip
             uow.commit()
         self._publish(decision)
+        if let_in and self.door_opener is not None:
+            # After the record: a door that fails raises DeviceError to the agent, and
+            # the decision (who let whom in) is kept either way.
+            self.door_opener(decision)
         return decision
 
     # -- the visual check ------------------------------------------------------------------
