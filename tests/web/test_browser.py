@@ -108,7 +108,7 @@ def test_admin_setup_to_printable_card(server: tuple[str, str]) -> None:
         page.get_by_label("Par", exact=True).select_option("guardian")
         page.get_by_label("Version du formulaire").fill("2025-1")
         page.get_by_role("button", name="Enregistrer").click()
-        page.get_by_role("cell", name="given").first.wait_for()
+        page.get_by_role("cell", name="donné").first.wait_for()
         page.screenshot(path=shots / "07-consent.png", full_page=True)
 
         page.get_by_role("button", name="Émettre un titre sans biométrie").click()

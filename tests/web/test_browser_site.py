@@ -159,7 +159,7 @@ def test_the_whole_site_in_a_browser(running_site: RunningSite, shared: Path) ->
         expect(row).to_be_visible(timeout=10_000)
         shot(page, "07-incident-live")
         row.get_by_role("button", name="Acquitter").click()
-        expect(page.locator("tr", has_text="alerte panique")).to_contain_text("acknowledged")
+        expect(page.locator("tr", has_text="alerte panique")).to_contain_text("acquitté")
         shot(page, "08-incident-acknowledged")
 
         page.get_by_role("button", name="Déclencher le confinement").click()

@@ -88,7 +88,7 @@ def screens(web: Web, tmp_path) -> Iterator[Screens]:  # type: ignore[no-untyped
     runtime = WebRuntime(
         gates=[GateInfo("entree", "Entrée principale", "verification", "cam-1", 1e-4, 1e-2)],
         signals=site.incidents,
-        gate_health=lambda gate: {"camera": "streaming", "frames": 42},
+        gate_health=lambda gate: {"state": "streaming", "frames": 42, "last_error": None},
         presenters={"entree": presenter},
         demo_videos={"obama.mp4": video},
         demo_devices=[DemoDevice("demo-panic-1", "panic_button", "Bouton panique (loge)", "loge"),
@@ -181,7 +181,7 @@ def test_incident_board_lifecycle_and_ppms_confirmation(screens: Screens) -> Non
                            data={"csrf_token": csrf, "note": "fausse alerte, élève"})  # fmt: skip
     assert "Aucun incident en cours" in resolved.text
     detail = client.get(f"/incidents/{incident_id}")
-    assert "fausse alerte" in detail.text and "resolve" in detail.text
+    assert "fausse alerte" in detail.text and "clôture" in detail.text
     # PPMS: the first post only shows the confirmation; nothing changes before it
     ask = client.post("/ppms", data={"csrf_token": csrf, "mode": "confinement"})
     assert ask.url.path == "/ppms/confirm" and "Confirmez-vous le CONFINEMENT" in ask.text
@@ -236,7 +236,7 @@ def test_devices_and_settings_pages(screens: Screens) -> None:
     web.add("tech", Role.TECHNICIAN)
     client, csrf = screens.login("tech", PASSWORD + "!")
     devices = client.get("/devices")
-    assert devices.status_code == 200 and "streaming" in devices.text
+    assert devices.status_code == 200 and "en service" in devices.text
     assert "Présenter" in devices.text  # the technician runs the demo camera
     settings = client.get("/settings")
     assert settings.status_code == 200
@@ -335,3 +335,31 @@ def test_device_routes_use_device_tokens_not_sessions(screens: Screens) -> None:
     none = TestClient(bare).post("/api/v1/devices/borne-hall/signal", headers=good,
                                  content=b'{"type": "panic"}')  # fmt: skip
     assert none.status_code == 404
+
+
+def test_pages_speak_words_not_raw_values_in_paris_time(screens: Screens) -> None:
+    """Incident states, severities, health keys in French (English with the switch),
+    ``None`` as a dash, times in Europe/Paris (the test clock: 08:00 UTC = 10:00 CEST)."""
+    client, csrf = screens.login()
+    client.post("/demo/devices/demo-panic-1/trigger", data={"csrf_token": csrf})
+    board = client.get("/incidents").text
+    row = board[board.index("data-incident=") :]
+    row = row[: row.index("</tr>")]
+    assert "ouvert" in row and "critique" in row and 'class="sev"' in row
+    assert ">10:00<" in row and ">08:00<" not in row
+    incident_id = re.search(r'data-incident="([^"]+)"', board).group(1)  # type: ignore[union-attr]
+    client.post(f"/incidents/{incident_id}/acknowledge", data={"csrf_token": csrf})
+    assert "acquitté" in client.get("/incidents").text
+    detail = client.get(f"/incidents/{incident_id}").text
+    assert "06/10/2025 10:00:00" in detail and "UTC" not in detail
+    gate = client.get("/gate/entree").text
+    health = gate[gate.index('id="h-health"') :]
+    assert "<dt>état</dt><dd>en service</dd>" in health
+    assert "<dt>images reçues</dt><dd>42</dd>" in health
+    assert "<dt>dernière erreur</dt><dd>—</dd>" in health and "None" not in health
+    client.cookies.set("lang", "en")
+    english = client.get("/gate/entree").text
+    assert "<dt>state</dt><dd>streaming</dd>" in english
+    assert "acknowledged" in client.get("/incidents").text
+    assert "critical" in client.get("/incidents").text
+
