@@ -108,7 +108,10 @@ def test_the_whole_site_in_a_browser(running_site: RunningSite, shared: Path) ->
         page.get_by_text("appliqué").first.wait_for()
         shot(page, "02-roster-applied")
 
-        page.goto(base + "/people?q=rousseau")
+        page.goto(base + "/people")
+        page.get_by_label("Nom").fill("rousseau")
+        page.get_by_role("button", name="Rechercher").click()
+        page.wait_for_url("**/people/search")
         page.get_by_role("link", name="ROUSSEAU").click()
         page.get_by_role("heading", name="ROUSSEAU").wait_for()
         page.get_by_label("Décision").select_option("given")
