@@ -295,7 +295,7 @@ class Site:
             messages_poll_s=link.messages_poll_s,
             heartbeat_s=link.heartbeat_s, counts_interval_s=link.counts_interval_s,
         )  # fmt: skip
-        return HubForwarder(self.uow, self.clock, options)
+        return HubForwarder(self.uow, self.clock, options, publish=self.bus.publish)
 
     # -- the incident engine (built on first use) ----------------------------------------
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from seuil.domain.hub import HubMessage, MessageKind
 from seuil.domain.incidents import IncidentStatus, Severity
 from seuil.domain.people import PersonStatus
+from seuil.web.hub_view import current_alert
 from seuil.web.labels import DASH, label, local
 
 
@@ -26,3 +28,10 @@ def test_local_time_is_paris_summer_and_winter() -> None:
     assert local(datetime(2025, 12, 1, 6, 30), "%H:%M") == "07:30"  # naive: UTC
     assert local(None) == DASH
 
+
+def test_a_regional_alert_is_a_banner_for_a_day() -> None:
+    now = datetime(2025, 10, 6, 8, 0, tzinfo=UTC)
+    alert = HubMessage(2, MessageKind.ALERT, "*", now - timedelta(hours=23), {"title": "x"})
+    ack = HubMessage(3, MessageKind.ACK, "S", now, {"state": "acknowledged"})
+    assert current_alert([ack, alert], now) is alert
+    assert current_alert([ack, alert], now + timedelta(hours=2)) is None

@@ -19,6 +19,7 @@ from tests.web.conftest import PASSWORD, Web, csrf_of
 from seuil.adapters.webhook_devices import WebhookGateway, hash_token
 from seuil.domain.accounts import Role
 from seuil.domain.gate import Decision, DenyReason, GateDecision, ReferReason
+from seuil.domain.hub import HubMessage, MessageKind
 from seuil.domain.incidents import IncidentType, Signal
 from seuil.domain.people import PersonKind
 from seuil.domain.permissions import Permission
@@ -363,3 +364,35 @@ def test_pages_speak_words_not_raw_values_in_paris_time(screens: Screens) -> Non
     assert "acknowledged" in client.get("/incidents").text
     assert "critical" in client.get("/incidents").text
 
+
+def test_hub_messages_and_a_regional_alert_on_the_board(screens: Screens) -> None:
+    """The regional centre's acknowledgement, a mediator assignment and a region-wide
+    alert (stored in the site's inbox by the hub link) show on the board, in French,
+    the alert as a banner; staff names only for roles that see people."""
+    web = screens.web
+    now = web.clock.now()
+    messages = [
+        HubMessage(1, MessageKind.ACK, "0830042X", now, {"incident_id": "I20251006-AAAAAA",
+                   "state": "acknowledged", "by": "M. Régional"}),
+        HubMessage(2, MessageKind.ASSIGNMENT, "0830042X", now, {"incident_id": "I20251006-AAAAAA",
+                   "assignment": 7, "mediator": "Mme Médiatrice", "state": "on_site"}),
+        HubMessage(3, MessageKind.ALERT, "*", now, {"title": "Confinement conseillé",
+                   "text": "Secteur Toulon centre", "town": "Toulon"}),
+    ]  # fmt: skip
+    with web.site.uow() as uow:
+        assert uow.hub_inbox.add(messages, now) == 3
+        uow.commit()
+    client, _ = screens.login()
+    board = client.get("/incidents").text
+    banner = board[board.index('class="hub-alert"') :]
+    banner = banner[: banner.index("</div>")]
+    assert "Alerte régionale : Confinement conseillé" in banner and "10:00" in banner
+    hub = board[board.index('id="h-hub"') :]
+    assert "pris en compte par le centre régional" in hub and "M. Régional" in hub
+    assert "médiateur sur place" in hub and "Mme Médiatrice" in hub
+    assert 'href="/incidents/I20251006-AAAAAA"' in hub
+    web.add("region", Role.REGIONAL_OPERATOR)
+    operator, _ = screens.login("region", PASSWORD + "!")
+    seen = operator.get("/incidents").text
+    assert "Confinement conseillé" in seen and "médiateur sur place" in seen
+    assert "Mme Médiatrice" not in seen and "M. Régional" not in seen
