@@ -300,6 +300,15 @@ def test_api_incidents_ppms_gate_events(screens: Screens) -> None:
     assert events["total"] == 5 and len(events["items"]) == 2
     gate = client.get("/api/v1/gate-events?gate_id=entree", headers=auth).json()
     assert gate["total"] == 2 and {e["gate_id"] for e in gate["items"]} == {"entree"}
+    first = client.get("/api/v1/gate-events?limit=3", headers=auth).json()
+    assert first["total"] == 5 and first["next"]
+    rest = client.get(f"/api/v1/gate-events?limit=3&after={first['next']}", headers=auth).json()
+    assert rest["total"] is None and rest["next"] is None and len(rest["items"]) == 2
+    assert [e["at"] for e in first["items"] + rest["items"]] == sorted(
+        (e["at"] for e in first["items"] + rest["items"]), reverse=True)  # fmt: skip
+    for cursor in ("1;drop", "9" * 40, "1." + "9" * 40):
+        bad = client.get(f"/api/v1/gate-events?after={cursor}", headers=auth)
+        assert bad.status_code == 422, cursor
     viewer = _token(web, Permission.VIEW_INCIDENTS)
     assert client.get("/api/v1/gate-events", headers=viewer).status_code == 403
     assert client.put("/api/v1/ppms", headers=viewer, json={"mode": "normal"}).status_code == 403
