@@ -360,21 +360,33 @@ def capture_frames(
     within_s: float = 6.0, spacing_s: float = 0.25,
 ) -> list[bytes]:  # fmt: skip
     """Up to ``count`` recent frames of a gate's camera, JPEG-encoded in memory, at least
-    ``spacing_s`` apart (several moments of the face rather than one blur repeated). The
-    lane keeps taking frames meanwhile: this only takes some of the newest ones."""
+    ``spacing_s`` apart (several moments of the face rather than one blur repeated).
+
+    The lane keeps reading its camera meanwhile: the capture looks at the frames the lane
+    takes (``last_delivered``) and takes one itself only when the lane leaves them."""
     import cv2
 
     source = sources.get(gate_id)
     if source is None:
         return []
+    peek = getattr(source, "last_delivered", None)
     frames: list[bytes] = []
     deadline = time.monotonic() + within_s
-    last = -1.0
+    last_index, last_at, quiet_since = -1, -float("inf"), time.monotonic()
     while len(frames) < count and time.monotonic() < deadline:
-        frame = source.latest(timeout=0.5)
-        if frame is None or frame.monotonic - last < spacing_s:
+        frame = peek() if peek is not None else None
+        if frame is None or frame.index <= last_index:
+            if time.monotonic() - quiet_since < 0.3:
+                time.sleep(0.02)
+                continue
+            frame = source.latest(timeout=0.3)  # nobody else is reading: read it here
+            if frame is None:
+                continue
+        quiet_since = time.monotonic()
+        if frame.index <= last_index or frame.monotonic - last_at < spacing_s:
+            time.sleep(0.02)
             continue
-        last = frame.monotonic
+        last_index, last_at = frame.index, frame.monotonic
         ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR),
                                 [cv2.IMWRITE_JPEG_QUALITY, 92])  # fmt: skip
         if ok:
