@@ -238,6 +238,7 @@ def test_devices_and_settings_pages(screens: Screens) -> None:
     client, csrf = screens.login("tech", PASSWORD + "!")
     devices = client.get("/devices")
     assert devices.status_code == 200 and "en service" in devices.text
+    assert "vérification (1:1)" in devices.text and "<dd>verification</dd>" not in devices.text
     assert "Présenter" in devices.text  # the technician runs the demo camera
     settings = client.get("/settings")
     assert settings.status_code == 200
