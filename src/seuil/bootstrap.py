@@ -297,7 +297,7 @@ class Site:
             ca_file=link.ca_file, client_cert_file=link.client_cert_file,
             client_key_file=link.client_key_file,
         )  # fmt: skip
-        return HubForwarder(self.uow, self.clock, options)
+        return HubForwarder(self.uow, self.clock, options, publish=self.bus.publish)
 
     # -- the incident engine (built on first use) ----------------------------------------
 

@@ -138,6 +138,9 @@ def test_messages_from_the_hub_reach_the_site_inbox(
     with site.uow() as uow:
         [alert] = uow.hub_inbox.recent()
     assert alert.kind.value == "alert" and alert.body["title"] == "Confinement conseillé"
+    # stored, then published on the site's live bus: the incidents board shows it at once
+    [event] = site.bus.recent("hub.message")
+    assert event.payload["id"] == alert.id and event.payload["kind"] == "alert"
     forwarder.stop()
 
 

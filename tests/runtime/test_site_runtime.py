@@ -151,3 +151,38 @@ def desk_reason():  # type: ignore[no-untyped-def]
     from seuil.services.gate_desk import AGENT_DENY_REASONS
 
     return sorted(AGENT_DENY_REASONS)[0]
+
+
+@pytest.mark.slow
+def test_enrolment_from_a_capture_at_the_gate_camera(runtime) -> None:  # type: ignore[no-untyped-def]
+    """Issue #6: "capture from a gate camera with the quality verdict shown". The demo
+    gate camera first shows the empty lane: its frames are refused (no face) and nothing
+    is stored; then a real person walks up (obama.mp4) and the latest frames enrol them
+    with the camera's quality rules, the display photo stored only then."""
+    site = runtime.site
+    pupil = site.people.create("cpe", PersonKind.PUPIL, "Obama", "Barack", group="TG1")
+    site.consent.record("cpe", pupil.ref, ConsentState.GIVEN, ConsentGiver.GUARDIAN, "v1")
+    runtime.start_background()
+    capture = runtime.web.capture
+    assert capture is not None and capture("nowhere", 2) == []
+
+    empty = capture("entree", 2)
+    assert len(empty) == 2 and all(f[:3] == b"\xff\xd8\xff" for f in empty)  # JPEG
+    refused = site.enrolment.enrol("cpe", pupil.ref, [("vide", f) for f in empty],
+                                   TemplateStorage.KEY_ON_CREDENTIAL, from_camera=True)  # fmt: skip
+    assert refused.issued is None and not any(c.accepted for c in refused.checks)
+    assert all(c.messages_fr for c in refused.checks)  # the verdict, in French
+    with site.uow() as uow:
+        assert uow.photos.get(pupil.ref) is None  # nothing kept from a failed capture
+
+    assert runtime.web.presenters["entree"](None, "obama")
+    time.sleep(1.5)  # the person walks up to the camera
+    frames = capture("entree", 5)
+    assert len(frames) == 5
+    outcome = site.enrolment.enrol("cpe", pupil.ref, [(f"entree {i}", f) for i, f in
+                                   enumerate(frames)], TemplateStorage.KEY_ON_CREDENTIAL,
+                                   from_camera=True)  # fmt: skip
+    assert outcome.issued is not None, [c.messages_en for c in outcome.checks]
+    assert sum(c.accepted for c in outcome.checks) >= 1
+    with site.uow() as uow:
+        assert uow.photos.get(pupil.ref) is not None

@@ -99,7 +99,10 @@ def test_admin_setup_to_printable_card(server: tuple[str, str]) -> None:
         page.get_by_text("appliqué").first.wait_for()
         page.screenshot(path=shots / "05-roster-applied.png", full_page=True)
 
-        page.goto(base + "/people?q=rousseau")
+        page.goto(base + "/people")
+        page.get_by_label("Nom").fill("rousseau")
+        page.get_by_role("button", name="Rechercher").click()
+        page.wait_for_url("**/people/search")
         page.get_by_role("link", name="ROUSSEAU").click()
         page.get_by_role("heading", name="ROUSSEAU").wait_for()
         page.screenshot(path=shots / "06-person.png", full_page=True)
@@ -108,7 +111,7 @@ def test_admin_setup_to_printable_card(server: tuple[str, str]) -> None:
         page.get_by_label("Par", exact=True).select_option("guardian")
         page.get_by_label("Version du formulaire").fill("2025-1")
         page.get_by_role("button", name="Enregistrer").click()
-        page.get_by_role("cell", name="given").first.wait_for()
+        page.get_by_role("cell", name="donné").first.wait_for()
         page.screenshot(path=shots / "07-consent.png", full_page=True)
 
         page.get_by_role("button", name="Émettre un titre sans biométrie").click()

@@ -24,8 +24,10 @@ from tests.web.test_browser import CHROMIUM
 from tests.web.test_pages import ROSTER
 
 from seuil.adapters.auth import Argon2Hasher, TotpCodes
-from seuil.bootstrap import build_site
+from seuil.adapters.hub_link.forwarder import TOPIC_HUB_MESSAGE
+from seuil.bootstrap import Site, build_site
 from seuil.domain.accounts import Role
+from seuil.domain.hub import HubMessage, MessageKind
 from seuil.runtime.demo import DEMO_DEVICES, demo_config, demo_videos
 from seuil.runtime.site_process import build_app, build_runtime
 from seuil.services.accounts import AccountService
@@ -39,6 +41,7 @@ LIVE_TIMEOUT_MS = 90_000  # model warm-up and a real-time video on a shared mach
 class RunningSite:
     base: str
     shots: Path
+    site: Site
 
 
 @pytest.fixture
@@ -73,7 +76,7 @@ def running_site(
     print(f"screenshots: {shots}")
     try:
         with serving(build_app(runtime)) as base:
-            yield RunningSite(base, shots)
+            yield RunningSite(base, shots, site)
     finally:
         runtime.stop()
 
@@ -108,7 +111,10 @@ def test_the_whole_site_in_a_browser(running_site: RunningSite, shared: Path) ->
         page.get_by_text("appliqué").first.wait_for()
         shot(page, "02-roster-applied")
 
-        page.goto(base + "/people?q=rousseau")
+        page.goto(base + "/people")
+        page.get_by_label("Nom").fill("rousseau")
+        page.get_by_role("button", name="Rechercher").click()
+        page.wait_for_url("**/people/search")
         page.get_by_role("link", name="ROUSSEAU").click()
         page.get_by_role("heading", name="ROUSSEAU").wait_for()
         page.get_by_label("Décision").select_option("given")
@@ -146,7 +152,23 @@ def test_the_whole_site_in_a_browser(running_site: RunningSite, shared: Path) ->
         expect(page.locator(".now .verdict")).to_have_text("ENTRÉE REFUSÉE",
                                                            timeout=LIVE_TIMEOUT_MS)  # fmt: skip
         expect(page.locator(".now .why")).to_have_text("titre révoqué")
+        expect(page.locator("#h-health + dl")).to_contain_text("en service")
         shot(page, "06-gate-deny-revoked")
+
+        # issue #6: re-enrol from a capture at the gate camera while the person stands
+        # there (obama.mp4 on the demo camera); the verdict per frame, in French
+        person = context.new_page()
+        person.goto(base + str(person_url))
+        capture = person.get_by_role("button", name="Capturer depuis le portique Entrée principale")
+        shot(person, "06b-person-capture")
+        page.get_by_label("Carte présentée").select_option(index=0)
+        page.get_by_role("button", name="Présenter").click()
+        page.wait_for_timeout(1200)  # the person walks up to the camera
+        capture.click()
+        person.get_by_text("Enrôlé. Imprimez la carte").wait_for(timeout=LIVE_TIMEOUT_MS)
+        expect(person.locator("li.ok").first).to_contain_text("Entrée principale · image")
+        shot(person, "06c-enrolled-from-gate-capture")
+        person.close()
 
         # the panic button pressed elsewhere: the open board shows it without a reload
         page.goto(base + "/incidents")
@@ -159,8 +181,24 @@ def test_the_whole_site_in_a_browser(running_site: RunningSite, shared: Path) ->
         expect(row).to_be_visible(timeout=10_000)
         shot(page, "07-incident-live")
         row.get_by_role("button", name="Acquitter").click()
-        expect(page.locator("tr", has_text="alerte panique")).to_contain_text("acknowledged")
+        expect(page.locator("tr", has_text="alerte panique")).to_contain_text("acquitté")
+        expect(page.locator("tr", has_text="alerte panique")).to_contain_text("critique")
         shot(page, "08-incident-acknowledged")
+
+        # a region-wide alert from the hub, stored by the hub link: live, as a banner
+        site = running_site.site
+        expect(page.locator("[data-live-status]")).to_have_text("en direct")
+        alert = HubMessage(1, MessageKind.ALERT, "*", site.clock.now(),
+                           {"title": "Confinement conseillé", "text": "Secteur centre",
+                            "town": ""})  # fmt: skip
+        with site.uow() as uow:
+            uow.hub_inbox.add([alert], site.clock.now())
+            uow.commit()
+        site.bus.publish(TOPIC_HUB_MESSAGE, alert.to_wire())
+        expect(page.locator(".hub-alert")).to_contain_text(
+            "Alerte régionale : Confinement conseillé", timeout=10_000)  # fmt: skip
+        expect(page.locator(".hub-messages")).to_contain_text("alerte régionale")
+        shot(page, "08b-hub-alert")
 
         page.get_by_role("button", name="Déclencher le confinement").click()
         page.wait_for_url("**/ppms/confirm**")
@@ -190,8 +228,12 @@ def test_the_whole_site_in_a_browser(running_site: RunningSite, shared: Path) ->
         expect(agent.get_by_role("heading", name="Erreur 403")).to_be_visible()
         shot(agent, "13-agent-settings-403")
         agent.goto(base + "/gate/entree")
-        expect(agent.locator(".now .verdict")).to_have_text("ENTRÉE REFUSÉE")
+        expect(agent.locator(".now .verdict")).to_be_visible()
         shot(agent, "14-agent-gate")
+        agent.goto(base + "/lang/en?next=/gate/entree")
+        expect(agent.get_by_role("heading", name="Recent decisions")).to_be_visible()
+        expect(agent.locator("#h-health + dl")).to_contain_text("streaming")
+        shot(agent, "15-agent-gate-english")
         browser.close()
     assert not errors, errors  # no CSP violation, no script error
-    assert len(list(shots.glob("site-*.png"))) >= 14
+    assert len(list(shots.glob("site-*.png"))) >= 18

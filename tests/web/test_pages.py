@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tests.web.conftest import PASSWORD, Web, csrf_of
 
+from seuil.domain.people import PersonKind
 from seuil.web.auth import SESSION_COOKIE
 
 ROSTER = Path(__file__).parents[1] / "fixtures" / "roster" / "eleves_utf8_bom_comma.csv"
@@ -110,14 +111,15 @@ def test_roster_person_consent_card_audit(web: Web) -> None:
     preview = client.post("/roster/preview", data=form, files=upload)
     assert preview.status_code == 200, preview.text
     assert "aperçu" in preview.text and "ROUSSEAU" in preview.text
-    assert client.get("/people?q=rousseau").text.count('href="/people/P-') == 0  # not applied
+    search = {"csrf_token": token, "q": "rousseau"}
+    assert client.post("/people/search", data=search).text.count('href="/people/P-') == 0
     key = re.search(r'name="key" value="([^"]+)"', preview.text)
     assert key
     applied = client.post("/roster/apply", data={"csrf_token": token, "key": key.group(1)})
     assert applied.status_code == 200 and "appliqué" in applied.text
     again = client.post("/roster/apply", data={"csrf_token": token, "key": key.group(1)})
     assert again.status_code == 409  # used once
-    found = client.get("/people?q=rousseau")
+    found = client.post("/people/search", data=search)
     ref = re.search(r'href="/people/(P-[A-Z0-9]+)"', found.text)
     assert ref
     person = client.get(f"/people/{ref.group(1)}")
@@ -144,3 +146,23 @@ def test_roster_person_consent_card_audit(web: Web) -> None:
     assert "consent.record" in audit.text
     verdict = client.get("/audit/verify")
     assert "Chaîne intacte" in verdict.text
+
+
+def test_the_person_search_keeps_names_out_of_urls(web: Web) -> None:
+    """A name typed in the search travels in a CSRF-protected POST body: never in the
+    URL (proxies and access logs keep query strings), and a GET query is not searched."""
+    site = web.site
+    site.people.create("cpe", PersonKind.PUPIL, "Zébulon", "Paul", group="1G2")
+    site.people.create("cpe", PersonKind.PUPIL, "Martin", "Léa", group="1G2")
+    client = web.login()
+    listing = client.get("/people")
+    token = csrf_of(listing.text)
+    assert 'method="post" action="/people/search"' in listing.text
+    assert 'method="get"' not in listing.text
+    found = client.post("/people/search", data={"csrf_token": token, "q": "zébulon"})
+    assert found.status_code == 200 and str(found.url).endswith("/people/search")
+    assert "ZÉBULON" in found.text.upper() and "MARTIN" not in found.text
+    assert client.get("/people?q=zebulon").text.count('href="/people/P-') == 2  # ignored
+    forged = client.post("/people/search", data={"q": "zébulon"})
+    assert forged.status_code == 403
+    assert client.get("/people?group=1G2").text.count('href="/people/P-') == 2

@@ -19,6 +19,7 @@ from tests.web.conftest import PASSWORD, Web, csrf_of
 from seuil.adapters.webhook_devices import WebhookGateway, hash_token
 from seuil.domain.accounts import Role
 from seuil.domain.gate import Decision, DenyReason, GateDecision, ReferReason
+from seuil.domain.hub import HubMessage, MessageKind
 from seuil.domain.incidents import IncidentType, Signal
 from seuil.domain.people import PersonKind
 from seuil.domain.permissions import Permission
@@ -88,7 +89,7 @@ def screens(web: Web, tmp_path) -> Iterator[Screens]:  # type: ignore[no-untyped
     runtime = WebRuntime(
         gates=[GateInfo("entree", "Entrée principale", "verification", "cam-1", 1e-4, 1e-2)],
         signals=site.incidents,
-        gate_health=lambda gate: {"camera": "streaming", "frames": 42},
+        gate_health=lambda gate: {"state": "streaming", "frames": 42, "last_error": None},
         presenters={"entree": presenter},
         demo_videos={"obama.mp4": video},
         demo_devices=[DemoDevice("demo-panic-1", "panic_button", "Bouton panique (loge)", "loge"),
@@ -181,7 +182,7 @@ def test_incident_board_lifecycle_and_ppms_confirmation(screens: Screens) -> Non
                            data={"csrf_token": csrf, "note": "fausse alerte, élève"})  # fmt: skip
     assert "Aucun incident en cours" in resolved.text
     detail = client.get(f"/incidents/{incident_id}")
-    assert "fausse alerte" in detail.text and "resolve" in detail.text
+    assert "fausse alerte" in detail.text and "clôture" in detail.text
     # PPMS: the first post only shows the confirmation; nothing changes before it
     ask = client.post("/ppms", data={"csrf_token": csrf, "mode": "confinement"})
     assert ask.url.path == "/ppms/confirm" and "Confirmez-vous le CONFINEMENT" in ask.text
@@ -236,7 +237,8 @@ def test_devices_and_settings_pages(screens: Screens) -> None:
     web.add("tech", Role.TECHNICIAN)
     client, csrf = screens.login("tech", PASSWORD + "!")
     devices = client.get("/devices")
-    assert devices.status_code == 200 and "streaming" in devices.text
+    assert devices.status_code == 200 and "en service" in devices.text
+    assert "vérification (1:1)" in devices.text and "<dd>verification</dd>" not in devices.text
     assert "Présenter" in devices.text  # the technician runs the demo camera
     settings = client.get("/settings")
     assert settings.status_code == 200
@@ -299,6 +301,15 @@ def test_api_incidents_ppms_gate_events(screens: Screens) -> None:
     assert events["total"] == 5 and len(events["items"]) == 2
     gate = client.get("/api/v1/gate-events?gate_id=entree", headers=auth).json()
     assert gate["total"] == 2 and {e["gate_id"] for e in gate["items"]} == {"entree"}
+    first = client.get("/api/v1/gate-events?limit=3", headers=auth).json()
+    assert first["total"] == 5 and first["next"]
+    rest = client.get(f"/api/v1/gate-events?limit=3&after={first['next']}", headers=auth).json()
+    assert rest["total"] is None and rest["next"] is None and len(rest["items"]) == 2
+    assert [e["at"] for e in first["items"] + rest["items"]] == sorted(
+        (e["at"] for e in first["items"] + rest["items"]), reverse=True)  # fmt: skip
+    for cursor in ("1;drop", "9" * 40, "1." + "9" * 40):
+        bad = client.get(f"/api/v1/gate-events?after={cursor}", headers=auth)
+        assert bad.status_code == 422, cursor
     viewer = _token(web, Permission.VIEW_INCIDENTS)
     assert client.get("/api/v1/gate-events", headers=viewer).status_code == 403
     assert client.put("/api/v1/ppms", headers=viewer, json={"mode": "normal"}).status_code == 403
@@ -335,3 +346,63 @@ def test_device_routes_use_device_tokens_not_sessions(screens: Screens) -> None:
     none = TestClient(bare).post("/api/v1/devices/borne-hall/signal", headers=good,
                                  content=b'{"type": "panic"}')  # fmt: skip
     assert none.status_code == 404
+
+
+def test_pages_speak_words_not_raw_values_in_paris_time(screens: Screens) -> None:
+    """Incident states, severities, health keys in French (English with the switch),
+    ``None`` as a dash, times in Europe/Paris (the test clock: 08:00 UTC = 10:00 CEST)."""
+    client, csrf = screens.login()
+    client.post("/demo/devices/demo-panic-1/trigger", data={"csrf_token": csrf})
+    board = client.get("/incidents").text
+    row = board[board.index("data-incident=") :]
+    row = row[: row.index("</tr>")]
+    assert "ouvert" in row and "critique" in row and 'class="sev"' in row
+    assert ">10:00<" in row and ">08:00<" not in row
+    incident_id = re.search(r'data-incident="([^"]+)"', board).group(1)  # type: ignore[union-attr]
+    client.post(f"/incidents/{incident_id}/acknowledge", data={"csrf_token": csrf})
+    assert "acquitté" in client.get("/incidents").text
+    detail = client.get(f"/incidents/{incident_id}").text
+    assert "06/10/2025 10:00:00" in detail and "UTC" not in detail
+    gate = client.get("/gate/entree").text
+    health = gate[gate.index('id="h-health"') :]
+    assert "<dt>état</dt><dd>en service</dd>" in health
+    assert "<dt>images reçues</dt><dd>42</dd>" in health
+    assert "<dt>dernière erreur</dt><dd>—</dd>" in health and "None" not in health
+    client.cookies.set("lang", "en")
+    english = client.get("/gate/entree").text
+    assert "<dt>state</dt><dd>streaming</dd>" in english
+    assert "acknowledged" in client.get("/incidents").text
+    assert "critical" in client.get("/incidents").text
+
+
+def test_hub_messages_and_a_regional_alert_on_the_board(screens: Screens) -> None:
+    """The regional centre's acknowledgement, a mediator assignment and a region-wide
+    alert (stored in the site's inbox by the hub link) show on the board, in French,
+    the alert as a banner; staff names only for roles that see people."""
+    web = screens.web
+    now = web.clock.now()
+    messages = [
+        HubMessage(1, MessageKind.ACK, "0830042X", now, {"incident_id": "I20251006-AAAAAA",
+                   "state": "acknowledged", "by": "M. Régional"}),
+        HubMessage(2, MessageKind.ASSIGNMENT, "0830042X", now, {"incident_id": "I20251006-AAAAAA",
+                   "assignment": 7, "mediator": "Mme Médiatrice", "state": "on_site"}),
+        HubMessage(3, MessageKind.ALERT, "*", now, {"title": "Confinement conseillé",
+                   "text": "Secteur Toulon centre", "town": "Toulon"}),
+    ]  # fmt: skip
+    with web.site.uow() as uow:
+        assert uow.hub_inbox.add(messages, now) == 3
+        uow.commit()
+    client, _ = screens.login()
+    board = client.get("/incidents").text
+    banner = board[board.index('class="hub-alert"') :]
+    banner = banner[: banner.index("</div>")]
+    assert "Alerte régionale : Confinement conseillé" in banner and "10:00" in banner
+    hub = board[board.index('id="h-hub"') :]
+    assert "pris en compte par le centre régional" in hub and "M. Régional" in hub
+    assert "médiateur sur place" in hub and "Mme Médiatrice" in hub
+    assert 'href="/incidents/I20251006-AAAAAA"' in hub
+    web.add("region", Role.REGIONAL_OPERATOR)
+    operator, _ = screens.login("region", PASSWORD + "!")
+    seen = operator.get("/incidents").text
+    assert "Confinement conseillé" in seen and "médiateur sur place" in seen
+    assert "Mme Médiatrice" not in seen and "M. Régional" not in seen

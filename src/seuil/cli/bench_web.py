@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import statistics
 import tempfile
 import threading
@@ -24,7 +25,7 @@ from typing import Any
 
 PAGES = (
     ("page", "/home"),
-    ("page", "/people?q=martin"),
+    ("page", "/people/search q=martin"),  # a POST form: names never go in URLs
     ("page", "/people?group=2NDE1&page=2"),
     ("page", "/people/{ref}"),
     ("page", "/gate/entree"),
@@ -34,6 +35,9 @@ PAGES = (
     ("api", "/api/v1/people/{ref}"),
     ("api", "/api/v1/gate-events?limit=50"),
     ("api", "/api/v1/gate-events?gate_id=entree&limit=50&offset=500"),
+    # a deep page, by offset and by keyset cursor (``after``, the page's ``next``)
+    ("api", "/api/v1/gate-events?limit=50&offset=80000"),
+    ("api", "/api/v1/gate-events?limit=50&after=20001"),
     ("api", "/api/v1/incidents?open=true"),
     ("api", "/api/v1/ppms"),
 )
@@ -175,13 +179,19 @@ def _measure(
 
     results = []
     with httpx.Client(base_url=base, cookies={SESSION_COOKIE: cookie}, timeout=30) as client:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/people").text)
+        csrf = found.group(1) if found else ""
         for kind, template in PAGES:
             headers = {"Authorization": f"Bearer {secret}"} if kind == "api" else {}
             timings: list[float] = []
             for n in range(requests + 3):
                 path = template.format(ref=refs[(n * 97) % len(refs)])
                 start = time.perf_counter()
-                response = client.get(path, headers=headers)
+                if " q=" in path:  # the person search: a CSRF-protected POST
+                    target, _, query = path.partition(" q=")
+                    response = client.post(target, data={"csrf_token": csrf, "q": query})
+                else:
+                    response = client.get(path, headers=headers)
                 elapsed = (time.perf_counter() - start) * 1000
                 if response.status_code != 200:
                     raise RuntimeError(f"{path}: HTTP {response.status_code}")

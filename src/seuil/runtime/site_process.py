@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from seuil.adapters.signal_spool import SpoolingSink
     from seuil.bootstrap import Site
     from seuil.gate.runner import GateLane
+    from seuil.ports.frames import FrameSource
     from seuil.services.accounts import AccountService
     from seuil.services.gate_desk import GateDesk
     from seuil.services.purge import PurgeScheduler
@@ -370,6 +373,45 @@ def _sia_receiver(site: Site, config: SiteConfig, sink: SpoolingSink) -> SiaRece
     return SiaReceiver(accounts, sink.receive, site.clock)
 
 
+def capture_frames(
+    sources: Mapping[str, FrameSource], gate_id: str, count: int, *,
+    within_s: float = 6.0, spacing_s: float = 0.25,
+) -> list[bytes]:  # fmt: skip
+    """Up to ``count`` recent frames of a gate's camera, JPEG-encoded in memory, at least
+    ``spacing_s`` apart (several moments of the face rather than one blur repeated).
+
+    The lane keeps reading its camera meanwhile: the capture looks at the frames the lane
+    takes (``last_delivered``) and takes one itself only when the lane leaves them."""
+    import cv2
+
+    source = sources.get(gate_id)
+    if source is None:
+        return []
+    peek = getattr(source, "last_delivered", None)
+    frames: list[bytes] = []
+    deadline = time.monotonic() + within_s
+    last_index, last_at, quiet_since = -1, -float("inf"), time.monotonic()
+    while len(frames) < count and time.monotonic() < deadline:
+        frame = peek() if peek is not None else None
+        if frame is None or frame.index <= last_index:
+            if time.monotonic() - quiet_since < 0.3:
+                time.sleep(0.02)
+                continue
+            frame = source.latest(timeout=0.3)  # nobody else is reading: read it here
+            if frame is None:
+                continue
+        quiet_since = time.monotonic()
+        if frame.index <= last_index or frame.monotonic - last_at < spacing_s:
+            time.sleep(0.02)
+            continue
+        last_index, last_at = frame.index, frame.monotonic
+        ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR),
+                                [cv2.IMWRITE_JPEG_QUALITY, 92])  # fmt: skip
+        if ok:
+            frames.append(jpeg.tobytes())
+    return frames
+
+
 def build_runtime(
     site: Site,
     config: SiteConfig | None,
@@ -438,6 +480,7 @@ def build_runtime(
                 "reconnects": h.reconnects, "last_error": h.last_error}  # fmt: skip
 
     web.gate_health = gate_health
+    web.capture = functools.partial(capture_frames, sources)
     presenters: dict[str, Callable[[str | None, str], bool]] = {}
     for gate_id, source in sources.items():
         if isinstance(source, PresentationSource):

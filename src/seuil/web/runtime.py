@@ -52,6 +52,10 @@ class WebRuntime:
     # gate id -> present(credential_text_or_None, video_name) -> queued? (demo cameras)
     presenters: Mapping[str, Callable[[str | None, str], bool]] = field(default_factory=dict)
     demo_videos: Mapping[str, Path] = field(default_factory=dict)  # name -> file
+    # (gate id, how many) -> the latest frames of that gate's camera as JPEG, in memory
+    # only (an enrolment stores its display photo only when it succeeds); [] when the
+    # camera gives none in time. Blocking: call it off the event loop.
+    capture: Callable[[str, int], list[bytes]] | None = None
     demo_devices: Sequence[DemoDevice] = ()
     # badge readers calling a URL: (gate_id, bearer token, body) -> reply
     badge: Callable[[str, str, bytes], BadgeReply] | None = None

@@ -13,6 +13,7 @@ from seuil.domain.permissions import Permission
 from seuil.services.accounts import Identity
 from seuil.web.auth import CSRF_FIELD
 from seuil.web.i18n import language
+from seuil.web.labels import label, local
 from seuil.web.nav import NAV
 
 _ENV = Environment(
@@ -34,6 +35,9 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     def tr(fr: str, en: str) -> str:
         return en if lang == "en" else fr
 
+    def lab(group: str, value: object) -> str:
+        return label(group, value, lang)
+
     full = identity is not None and (
         identity.session is None or identity.session.stage is SessionStage.FULL
     )
@@ -43,7 +47,8 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
         if full and identity is not None and identity.can(item.permission)
     ]
     html = env.get_template(name).render(
-        request=request, lang=lang, tr=tr, identity=identity, nav=nav, P=Permission,
+        request=request, lang=lang, tr=tr, label=lab, local=local, identity=identity, nav=nav,
+        P=Permission,
         csrf_field=CSRF_FIELD,
         csrf=identity.session.csrf_secret if identity and identity.session else "",
         **context,

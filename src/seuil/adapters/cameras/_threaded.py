@@ -117,6 +117,7 @@ class ThreadedSource:
         self._resolution: tuple[int, int] | None = None
         self._corrupt_unreported = 0
         self._last_corrupt_fault = -float("inf")
+        self._last_delivered: Frame | None = None
 
     # -- the FrameSource protocol --------------------------------------------------------
 
@@ -148,13 +149,21 @@ class ThreadedSource:
         except Exception as exc:  # a frame that decoded but does not convert: skip it
             self._corrupt_frame(f"frame {pending.index} did not convert to RGB: {exc}")
             return None
-        return Frame(
+        frame = Frame(
             self._camera_id,
             pending.index,
             pending.monotonic,
             pending.wall_time,
             np.ascontiguousarray(image, dtype=np.uint8),
         )
+        self._last_delivered = frame
+        return frame
+
+    def last_delivered(self) -> Frame | None:
+        """The newest frame :meth:`latest` handed out (to whoever), without taking one: a
+        second reader (an enrolment capture) sees what the gate sees without starving
+        it. Memory only; None before the first frame."""
+        return self._last_delivered
 
     def stop(self) -> None:
         self._stopping.set()

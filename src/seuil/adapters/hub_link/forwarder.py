@@ -8,9 +8,10 @@ credential) leaves everything queued and waits with exponential backoff and jitt
 the same batch goes again, and the hub's idempotency makes the replay harmless. The
 hub's answer also carries its messages for the site (acknowledgements, mediator
 assignments, region-wide alerts), stored in the inbox; when there is nothing to send
-the forwarder polls for them. It also reports closed gate-count intervals, a
-heartbeat and the devices' health (when it changes, and with each heartbeat), through
-the same outbox.
+the forwarder polls for them; once stored, each message is published on the site's live
+bus (topic ``hub.message``) so the incidents board shows it at once. It also reports
+closed gate-count intervals, a heartbeat and the devices' health (when it changes, and
+with each heartbeat), through the same outbox.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 EVENTS_PATH = "/hub/api/v1/sites/{site}/events"
 MESSAGES_PATH = "/hub/api/v1/sites/{site}/messages"
 VERSION = "seuil-0.1"
+TOPIC_HUB_MESSAGE = "hub.message"  # the live bus topic of a stored hub message
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,7 @@ class HubForwarder:
         options: LinkOptions,
         client: httpx.Client | None = None,
         on_messages: Callable[[list[HubMessage]], None] | None = None,
+        publish: Callable[[str, Mapping[str, object]], None] | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -104,6 +107,7 @@ class HubForwarder:
         )
         self._own_client = client is None
         self._on_messages = on_messages
+        self._publish = publish  # the live bus (screens), after the messages are stored
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_heartbeat: float | None = None  # the first step sends one
@@ -177,6 +181,9 @@ class HubForwarder:
     def _delivered(self, messages: list[HubMessage]) -> None:
         self.status.messages += len(messages)
         self.status.last_success_at = self._clock.now()
+        if messages and self._publish is not None:
+            for message in messages:
+                self._publish(TOPIC_HUB_MESSAGE, message.to_wire())
         if messages and self._on_messages is not None:
             self._on_messages(messages)
 

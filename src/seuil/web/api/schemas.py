@@ -277,9 +277,10 @@ class GateEventOut(BaseModel):
 
 class GateEventsPage(BaseModel):
     items: list[GateEventOut]
-    total: int
+    total: int | None  # None on keyset pages (``after``): counting costs a full scan
     limit: int
     offset: int
+    next: str | None = None  # the ``after`` cursor of the next page; None on the last
 
 
 class DeviceReply(BaseModel):

@@ -65,7 +65,9 @@ async def incident_events(
     async def shape(event: LiveEvent) -> Mapping[str, object] | None:
         if event.topic == "notification" and not identity.can(P.HANDLE_INCIDENTS):
             return None
+        if event.topic == "hub.message":  # the page reloads its list: no names needed
+            return {"id": event.payload.get("id"), "kind": event.payload.get("kind")}
         return redact(event.payload, identity)
 
-    return stream(request, site.bus, ["incident", "ppms", "notification"], shape,
+    return stream(request, site.bus, ["incident", "ppms", "notification", "hub.message"], shape,
                   keepalive_s=_keepalive(request))  # fmt: skip

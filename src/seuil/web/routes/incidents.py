@@ -18,6 +18,7 @@ from seuil.ports.storage import IncidentQuery
 from seuil.services.accounts import Identity
 from seuil.services.incidents import incident_payload
 from seuil.web.auth import requires
+from seuil.web.hub_view import SHOWN, current_alert, message_views
 from seuil.web.i18n import tr
 from seuil.web.live import redact
 from seuil.web.routes._forms import see_other
@@ -42,13 +43,15 @@ def board(request: Request, identity: Identity = requires(P.VIEW_INCIDENTS)) -> 
     done = engine.search(IncidentQuery(status=IncidentStatus.RESOLVED, limit=5))
     with site.reader() as uow:
         failed = uow.notifications.failed()[-20:]
+        inbox = uow.hub_inbox.recent(SHOWN)
     return render(
         request, "incidents.html",
         incidents=[redact(incident_payload(i), identity) for i in live],
         resolved=[redact(incident_payload(i), identity) for i in done],
         failed=failed, ppms=site.ppms.current(), modes=list(PpmsMode),
         demo_devices=runtime_of(request).demo_devices if runtime_of(request).signals else (),
-        names=identity.can(P.VIEW_PEOPLE),
+        names=identity.can(P.VIEW_PEOPLE), hub_messages=message_views(inbox, identity),
+        hub_alert=current_alert(inbox, site.clock.now()),
     )  # fmt: skip
 
 

@@ -11,13 +11,16 @@ from fastapi.responses import Response
 from seuil.adapters.qr import render_svg
 from seuil.domain.consent import ConsentGiver, ConsentState, current_consent
 from seuil.domain.credentials import RevocationReason, TemplateStorage
-from seuil.domain.errors import ConflictError
+from seuil.domain.errors import ConflictError, NotFoundError
 from seuil.domain.people import PersonKind, PersonStatus
 from seuil.domain.permissions import Permission
 from seuil.ports.storage import PeopleQuery
 from seuil.services.accounts import Identity
+from seuil.services.enrolment import EnrolmentOutcome
 from seuil.web.auth import requires
+from seuil.web.i18n import tr
 from seuil.web.routes._forms import see_other
+from seuil.web.site_access import runtime_of
 from seuil.web.templating import render
 
 if TYPE_CHECKING:
@@ -40,11 +43,9 @@ def _in_demo_wallet(request: Request, credential_id: str, text: str) -> None:
         wallet[credential_id] = text
 
 
-@router.get("/people")
-def people_search(
-    request: Request, q: str = "", group: str = "", status: str = "", page: int = 1,
-    identity: Identity = requires(P.VIEW_PEOPLE),
-) -> Response:  # fmt: skip
+def _search(
+    request: Request, identity: Identity, q: str, group: str, status: str, page: int
+) -> Response:
     page = max(1, min(page, 10_000))
     chosen = PersonStatus(status) if status in set(PersonStatus) else None
     query = PeopleQuery(status=chosen, group=group.strip() or None, text=q.strip() or None,
@@ -52,6 +53,26 @@ def people_search(
     found = site_of(request).people.search(identity.account.username, query, "web search")
     return render(request, "people.html", people=found, q=q, group=group, chosen=status,
                   page=page, more=len(found) == PAGE, statuses=list(PersonStatus))  # fmt: skip
+
+
+@router.get("/people")
+def people_list(
+    request: Request, group: str = "", status: str = "", page: int = 1,
+    identity: Identity = requires(P.VIEW_PEOPLE),
+) -> Response:  # fmt: skip
+    """The list by class and status. A name is never read from the URL (query strings
+    end up in proxies' and servers' logs): searching by name is the POST below."""
+    return _search(request, identity, "", group, status, page)
+
+
+@router.post("/people/search")
+def people_search(
+    request: Request, q: str = Form("", max_length=200), group: str = Form("", max_length=50),
+    status: str = Form("", max_length=20), page: int = Form(1),
+    identity: Identity = requires(P.VIEW_PEOPLE),
+) -> Response:  # fmt: skip
+    """Search by name: the name travels in the (CSRF-protected) form body, not the URL."""
+    return _search(request, identity, q, group, status, page)
 
 
 @router.get("/people/{ref}")
@@ -71,6 +92,7 @@ def person_page(
         reasons=list(RevocationReason), storages=[s for s in TemplateStorage
                                                  if s is not TemplateStorage.NONE],
         staff=person.kind is PersonKind.STAFF,
+        capture_gates=_capture_gates(request),
     )  # fmt: skip
 
 
@@ -129,6 +151,13 @@ def card(
                   qr_svg=render_svg(issued.text), site_name=site.settings.site.name)  # fmt: skip
 
 
+def _capture_gates(request: Request) -> list[tuple[str, str]]:
+    runtime = runtime_of(request)
+    if runtime.capture is None:
+        return []
+    return [(g.id, g.label or g.id) for g in runtime.gates if g.camera is not None]
+
+
 @router.post("/people/{ref}/enrol")
 def enrol(
     request: Request, ref: str, storage: TemplateStorage = Form(),
@@ -140,9 +169,42 @@ def enrol(
         raise ConflictError(f"1 à {limit} photos (1 to {limit} photos)")
     data = [(p.filename or f"photo{i}", p.file.read()) for i, p in enumerate(photos, 1)]
     outcome = site.enrolment.enrol(identity.account.username, ref, data, storage)
+    return _enrolled(request, identity, ref, outcome)
+
+
+def _enrolled(
+    request: Request, identity: Identity, ref: str, outcome: EnrolmentOutcome
+) -> Response:
+    site = site_of(request)
     person = site.people.get(identity.account.username, ref, "enrolment")
     qr_svg = render_svg(outcome.issued.text) if outcome.issued and outcome.issued.text else ""
     if outcome.issued and outcome.issued.text:
         _in_demo_wallet(request, outcome.issued.credential.id, outcome.issued.text)
     return render(request, "enrol_result.html", person=person, outcome=outcome, qr_svg=qr_svg,
                   site_name=site.settings.site.name)  # fmt: skip
+
+
+@router.post("/people/{ref}/capture")
+def enrol_from_gate(
+    request: Request, ref: str, gate: str = Form(max_length=100),
+    storage: TemplateStorage = Form(), identity: Identity = requires(P.ENROL),
+) -> Response:  # fmt: skip
+    """Enrol from the latest frames of a gate's camera (the person stands at the gate):
+    the same enrolment as from photos, with the camera's quality rules; the frames live
+    in memory only, and the display photo is stored only when enrolment succeeds."""
+    capture = runtime_of(request).capture
+    if capture is None or gate not in dict(_capture_gates(request)):
+        raise NotFoundError(tr(request, f"Portique sans caméra disponible : {gate}",
+                               f"No camera available at gate {gate}"))  # fmt: skip
+    site = site_of(request)
+    frames = capture(gate, request.app.state.options.max_photos)
+    if not frames:
+        raise ConflictError(tr(request, "La caméra du portique n'a donné aucune image : "
+                                        "vérifiez son état sur l'écran du portique.",
+                               "The gate camera gave no frame: check its state on the "
+                               "gate screen."))  # fmt: skip
+    label = dict(_capture_gates(request))[gate]
+    data = [(f"{label} · image {i}", jpeg) for i, jpeg in enumerate(frames, 1)]
+    outcome = site.enrolment.enrol(identity.account.username, ref, data, storage,
+                                   from_camera=True)  # fmt: skip
+    return _enrolled(request, identity, ref, outcome)

@@ -1,0 +1,150 @@
+"""Words for the raw values pages show (enum values, severities, health keys) and local
+time, French first, English second.
+
+Templates call ``label(group, value)`` and ``local(moment)`` (see ``templating.py``): a
+value without words falls back to itself, so a new enum member shows up rather than
+breaking a page; ``None`` shows as a dash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
+DASH = "—"
+
+LABELS: Mapping[str, Mapping[str, tuple[str, str]]] = {
+    "incident_status": {
+        "open": ("ouvert", "open"), "acknowledged": ("acquitté", "acknowledged"),
+        "escalated": ("escaladé", "escalated"), "resolved": ("clos", "resolved"),
+    },
+    "severity": {
+        "0": ("information", "information"), "1": ("faible", "low"),
+        "2": ("moyenne", "medium"), "3": ("haute", "high"), "4": ("critique", "critical"),
+        "info": ("information", "information"), "low": ("faible", "low"),
+        "medium": ("moyenne", "medium"), "high": ("haute", "high"),
+        "critical": ("critique", "critical"),
+    },
+    "level": {
+        "0": ("agent d'accueil", "gate agent"), "1": ("vie scolaire (CPE)", "vie scolaire (CPE)"),
+        "2": ("chef d'établissement", "head of school"),
+        "3": ("centre opérationnel régional", "regional operations centre"),
+    },
+    "incident_type": {
+        "panic": ("alerte panique", "panic alert"), "duress": ("alerte sous contrainte", "duress"),
+        "intrusion": ("intrusion", "intrusion"), "fire": ("incendie", "fire"),
+        "tamper": ("sabotage d'équipement", "tamper"),
+        "power": ("défaut d'alimentation", "power fault"),
+        "periodic_test": ("test cyclique", "periodic test"),
+        "device_silent": ("équipement muet", "silent device"),
+        "deny_revoked": ("refus : titre révoqué", "denied: credential revoked"),
+        "deny_mismatch": ("refus : visage non concordant", "denied: face mismatch"),
+        "liveness_failure": ("échec du contrôle de vivacité", "liveness failure"),
+        "tailgating": ("passage en talonnage", "tailgating"),
+        "door_forced": ("porte forcée", "door forced"),
+        "door_held_open": ("porte maintenue ouverte", "door held open"),
+        "camera_offline": ("caméra hors ligne", "camera offline"),
+        "unknown": ("code inconnu", "unknown code"),
+    },
+    "incident_action": {
+        "open": ("ouverture", "opened"), "acknowledge": ("acquittement", "acknowledged"),
+        "escalate": ("escalade", "escalated"), "resolve": ("clôture", "resolved"),
+        "confirm": ("intrusion confirmée", "intrusion confirmed"),
+    },
+    "signal_kind": {
+        "event": ("événement", "event"), "restore": ("retour à la normale", "restore"),
+        "repeat": ("répétition", "repeat"),
+    },
+    "notification_status": {
+        "pending": ("en attente", "pending"), "sent": ("envoyée", "sent"),
+        "failed": ("en échec", "failed"),
+    },
+    "person_status": {
+        "active": ("actif", "active"), "suspended": ("suspendu", "suspended"),
+        "excluded": ("exclu", "excluded"), "left": ("parti", "left"),
+    },
+    "consent_state": {
+        "given": ("donné", "given"), "refused": ("refusé", "refused"),
+        "withdrawn": ("retiré", "withdrawn"),
+    },
+    "consent_giver": {
+        "self": ("la personne elle-même", "the person"),
+        "guardian": ("le représentant légal", "the legal guardian"),
+    },
+    "credential_kind": {"qr": ("QR code", "QR code"), "badge": ("badge", "badge")},
+    "storage": {
+        "on_credential": ("sur le titre", "on the credential"),
+        "key_on_credential": ("clé sur le titre", "key on the credential"),
+        "site_database": ("base du site", "site database"),
+        "none": ("sans biométrie", "non-biometric"),
+    },
+    "revocation": {
+        "left": ("départ", "left"), "excluded": ("exclusion", "excluded"),
+        "suspended": ("suspension", "suspended"), "lost": ("perte", "lost"),
+        "consent_withdrawn": ("retrait du consentement", "consent withdrawn"),
+        "replaced": ("remplacé", "replaced"), "administrative": ("administratif", "administrative"),
+    },
+    "device_kind": {
+        "alarm_panel": ("centrale d'alarme", "alarm panel"),
+        "panic_button": ("bouton d'alerte", "panic button"),
+        "call_post": ("borne d'appel", "call post"), "sensor": ("capteur", "sensor"),
+        "camera": ("caméra", "camera"), "door": ("porte", "door"), "gate": ("portique", "gate"),
+    },
+    "health": {
+        "state": ("état", "state"), "frames": ("images reçues", "frames"),
+        "dropped": ("images sautées", "dropped frames"),
+        "reconnects": ("reconnexions", "reconnects"),
+        "last_error": ("dernière erreur", "last error"),
+    },
+    "source_state": {
+        "stopped": ("arrêtée", "stopped"), "connecting": ("connexion…", "connecting"),
+        "streaming": ("en service", "streaming"), "stalled": ("bloquée", "stalled"),
+        "disconnected": ("déconnectée", "disconnected"), "failed": ("en panne", "failed"),
+        "ended": ("fin de la vidéo", "ended"), "absent": ("absente", "absent"),
+    },
+    "gate_mode": {
+        "verification": ("vérification (1:1)", "verification (1:1)"),
+        "credential_only": ("titre seul", "credential only"),
+        "identification": ("identification (1:N)", "identification (1:N)"),
+    },
+    "hub_message": {
+        "ack": ("accusé de réception du centre régional", "regional centre acknowledgement"),
+        "assignment": ("médiateur affecté", "mediator assigned"),
+        "alert": ("alerte régionale", "regional alert"),
+    },
+    "hub_state": {
+        "acknowledged": ("pris en compte par le centre régional", "acknowledged by the region"),
+        "police_17": ("police appelée (17)", "police called (17)"),
+        "police_112": ("secours appelés (112)", "emergency called (112)"),
+        "closed_by_region": ("clos par le centre régional", "closed by the region"),
+        "assigned": ("médiateur désigné", "mediator assigned"),
+        "accepted": ("mission acceptée", "assignment accepted"),
+        "on_site": ("médiateur sur place", "mediator on site"),
+        "done": ("mission terminée", "assignment done"),
+        "cancelled": ("mission annulée", "cancelled"),
+    },
+}  # fmt: skip
+
+
+def label(group: str, value: object, lang: str) -> str:
+    """The words for ``value`` in ``group``; the value itself when it has none."""
+    if value is None or value == "":
+        return DASH
+    key = value.value if isinstance(value, Enum) else value
+    words = LABELS.get(group, {}).get(str(key))
+    if words is None:
+        return str(key)
+    return words[1] if lang == "en" else words[0]
+
+
+def local(moment: datetime | str | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """``moment`` (aware datetime or ISO text) in Paris time; a naive one is taken as UTC."""
+    if moment is None or moment == "":
+        return DASH
+    at = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(PARIS).strftime(fmt)
