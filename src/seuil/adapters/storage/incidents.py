@@ -207,6 +207,15 @@ class SqlIncidentRepository:
         incident_id = self._db.execute(statement).scalar()
         return None if incident_id is None else self.get(incident_id)
 
+    def incidents_holding(self, signals: Sequence[Signal]) -> list[str | None]:
+        c = t.incident_signals.c
+        prints = [signal_fingerprint(s) for s in signals]
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(prints))):
+            statement = sa.select(c.fingerprint, c.incident_id).where(c.fingerprint.in_(chunk))
+            found.update((row.fingerprint, row.incident_id) for row in self._db.execute(statement))
+        return [found.get(p) for p in prints]
+
     # -- writing -------------------------------------------------------------------------
 
     def lock(self) -> None:
