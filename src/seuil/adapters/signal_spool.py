@@ -16,8 +16,9 @@ Files, for a spool ``PATH``:
 
 - ``PATH``: one line per signal, ``<crc32 hex8> <signal JSON>\\n``, oldest first;
 - ``PATH.offset``: the byte offset of the first signal not yet accepted by the sink,
-  replaced atomically after each accepted signal (so after a crash at most the one
-  signal in flight is handed over twice: the port says that is harmless);
+  replaced atomically after each accepted signal or batch (so after a crash at most
+  the signals in flight, one batch, are handed over twice: the port says that is
+  harmless);
 - ``PATH.quarantine``: lines that failed their checksum or could not be read (and a
   torn last line left by a crash mid-write), one JSON object each, with the reason.
 
@@ -45,9 +46,11 @@ from pathlib import Path
 from seuil.adapters.signal_json import signal_from_json, signal_to_json
 from seuil.domain.errors import StorageUnavailableError
 from seuil.domain.incidents import Signal
-from seuil.ports.signals import SignalSink
+from seuil.ports.signals import BatchSignalSink, SignalSink
 
-__all__ = ["SpoolingSink", "decode_line", "encode_line"]
+__all__ = ["DEFAULT_BATCH", "SpoolingSink", "decode_line", "encode_line"]
+
+DEFAULT_BATCH = 200  # signals per transaction when draining into a batch sink
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +89,17 @@ def _fsync_dir(path: Path) -> None:
 class SpoolingSink:
     """A SignalSink that never loses a signal to a storage outage (see the module doc)."""
 
-    def __init__(self, sink: SignalSink, path: Path | str, *, write_ahead: bool = False) -> None:
+    def __init__(
+        self,
+        sink: SignalSink,
+        path: Path | str,
+        *,
+        write_ahead: bool = False,
+        batch: int = DEFAULT_BATCH,
+    ) -> None:
         self._sink = sink
+        # Up to ``batch`` pending signals per call when the sink takes batches.
+        self._batch = max(1, batch) if isinstance(sink, BatchSignalSink) else 1
         self.write_ahead = write_ahead
         self._wake = threading.Event()
         self.path = Path(path)
@@ -206,24 +218,33 @@ class SpoolingSink:
 
     # -- replay ---------------------------------------------------------------------------
 
-    def _next_line(self) -> tuple[bytes, int]:
+    def _next_lines(self, limit: int) -> list[tuple[bytes, int]]:
+        """Up to ``limit`` pending lines from the offset, each with the offset after it."""
+        limit = min(limit, self._pending)
         size = os.fstat(self._fd).st_size
-        chunk = b""
-        position = self._offset
-        while position < size:
-            piece = os.pread(self._fd, 4096, position)
+        found: list[tuple[bytes, int]] = []
+        buffer = b""
+        start = position = self._offset  # ``buffer`` begins at ``start``
+        while len(found) < limit and position < size:
+            piece = os.pread(self._fd, min(1 << 16, size - position), position)
             if not piece:
                 break
-            end = piece.find(b"\n")
-            if end >= 0:
-                chunk += piece[: end + 1]
-                return chunk, self._offset + len(chunk)
-            chunk += piece
             position += len(piece)
-        raise RuntimeError(f"signal spool {self.path}: pending count and file disagree")
+            buffer += piece
+            used = 0
+            while len(found) < limit:
+                end = buffer.find(b"\n", used)
+                if end < 0:
+                    break
+                found.append((buffer[used : end + 1], start + end + 1))
+                used = end + 1
+            buffer, start = buffer[used:], start + used
+        if not found:
+            raise RuntimeError(f"signal spool {self.path}: pending count and file disagree")
+        return found
 
-    def _advance(self, next_offset: int) -> None:
-        self._pending -= 1
+    def _advance(self, next_offset: int, count: int = 1) -> None:
+        self._pending -= count
         if self._pending == 0:  # all delivered: start afresh
             os.ftruncate(self._fd, 0)
             os.fsync(self._fd)
@@ -234,9 +255,13 @@ class SpoolingSink:
     def drain(self) -> int:
         """Replay spooled signals in order; the number the sink accepted.
 
-        Stops at the first StorageUnavailableError (the signal stays first in line). A
-        line that does not read back, or that the sink refuses with another error, is
-        quarantined (kept on disk, logged) so it cannot block those behind it.
+        With a batch sink (:class:`~seuil.ports.signals.BatchSignalSink`), up to
+        ``batch`` signals go in one call, and leave the spool only once it returned
+        (committed). Stops at the first StorageUnavailableError (the signals stay first
+        in line). A line that does not read back is quarantined (kept on disk, logged)
+        so it cannot block those behind it; a batch the sink refuses with another error
+        is handed over again one signal at a time, so the one it refuses is quarantined
+        alone.
         """
         delivered = 0
         with self._drain_lock:
@@ -244,33 +269,65 @@ class SpoolingSink:
                 with self._lock:
                     if self._pending == 0:
                         break
-                    line, next_offset = self._next_line()
-                try:
-                    signal = decode_line(line)
-                except ValueError as exc:
-                    with self._lock:
-                        self._quarantine(line, str(exc))
-                        self._advance(next_offset)
+                    lines = self._next_lines(self._batch)
+                signals: list[Signal] = []
+                for line, next_offset in lines:
+                    try:
+                        signals.append(decode_line(line))
+                    except ValueError as exc:
+                        if not signals:  # first in line: set it aside
+                            with self._lock:
+                                self._quarantine(line, str(exc))
+                                self._advance(next_offset)
+                        break  # the good ones before it go first
+                if not signals:
                     continue
-                try:
-                    self._sink.receive(signal)
-                except StorageUnavailableError as exc:
-                    log.info("signal spool %s: sink still unavailable (%s)", self.path, exc)
+                handled, accepted = self._apply(signals, lines)
+                delivered += accepted
+                if handled < len(signals):  # the sink is unavailable
                     break
-                except Exception as exc:
-                    log.exception("signal spool %s: the sink refused a spooled signal", self.path)
-                    with self._lock:
-                        self._quarantine(line, f"sink refused: {type(exc).__name__}")
-                        self._advance(next_offset)
-                    continue
-                with self._lock:
-                    self._advance(next_offset)
-                delivered += 1
         if delivered:
             log.info(
                 "signal spool %s: %d signals applied, %d left", self.path, delivered, self._pending
             )
         return delivered
+
+    def _apply(self, signals: list[Signal], lines: list[tuple[bytes, int]]) -> tuple[int, int]:
+        """Hand ``signals`` (the first of ``lines``) to the sink: how many left the spool
+        (fewer than given only when the sink is unavailable), how many it accepted."""
+        if len(signals) > 1 and isinstance(self._sink, BatchSignalSink):
+            try:
+                self._sink.receive_many(signals)
+            except StorageUnavailableError as exc:
+                log.info("signal spool %s: sink still unavailable (%s)", self.path, exc)
+                return 0, 0
+            except Exception as exc:
+                log.warning(
+                    "signal spool %s: a batch of %d was refused (%s); one at a time",
+                    self.path, len(signals), type(exc).__name__,
+                )  # fmt: skip
+            else:
+                with self._lock:
+                    self._advance(lines[len(signals) - 1][1], len(signals))
+                return len(signals), len(signals)
+        done = accepted = 0
+        for signal, (line, next_offset) in zip(signals, lines, strict=False):
+            try:
+                self._sink.receive(signal)
+            except StorageUnavailableError as exc:
+                log.info("signal spool %s: sink still unavailable (%s)", self.path, exc)
+                return done, accepted
+            except Exception as exc:
+                log.exception("signal spool %s: the sink refused a spooled signal", self.path)
+                with self._lock:
+                    self._quarantine(line, f"sink refused: {type(exc).__name__}")
+                    self._advance(next_offset)
+            else:
+                with self._lock:
+                    self._advance(next_offset)
+                accepted += 1
+            done += 1
+        return done, accepted
 
     # -- background replay ------------------------------------------------------------------
 
