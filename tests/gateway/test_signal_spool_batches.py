@@ -164,3 +164,48 @@ def test_a_batch_size_below_one_means_one(tmp_path: Path, batch: int) -> None:
     sink = BatchSink()
     with _spooled(tmp_path, sink, 3, batch=batch) as spool:
         assert spool.drain() == 3 and sink.batches == [] and sink.one_by_one == 3
+
+
+def test_concurrent_appends_share_fsyncs_and_each_returns_once_on_disk(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Group commit: panels answered in parallel do not wait for one fsync each."""
+    import os
+    import threading
+    import time
+
+    from seuil.adapters import signal_spool
+
+    path = tmp_path / "s.jsonl"
+    durable: list[int] = []  # the file size each fsync made durable
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        size = os.fstat(fd).st_size
+        time.sleep(0.02)  # a slow disk
+        real_fsync(fd)
+        durable.append(size)
+
+    monkeypatch.setattr(signal_spool.os, "fsync", slow_fsync)
+    sink = BatchSink()
+    spool = SpoolingSink(sink, path, write_ahead=True)
+    durable.clear()
+    late: list[Signal] = []
+
+    def panel(k: int) -> None:
+        for n in range(5):
+            signal = sig(100 * k + n)
+            spool.receive(signal)
+            on_disk = path.read_bytes()[: max(durable, default=0)]
+            if encode_line(signal) not in on_disk:
+                late.append(signal)
+
+    threads = [threading.Thread(target=panel, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert late == []  # none returned before an fsync covered it
+    assert spool.pending == 40 and spool.spooled == 40
+    assert spool.fsyncs == len(durable) and spool.fsyncs < 20  # shared, not 40
+    spool.close()
