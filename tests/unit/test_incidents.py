@@ -323,3 +323,16 @@ def test_due_escalations_is_monotonic_in_time(a: int, b: int) -> None:
     n_early = len(due_escalations([incident], T0 + timedelta(seconds=early), POLICY))
     n_late = len(due_escalations([incident], T0 + timedelta(seconds=late), POLICY))
     assert n_early <= n_late <= 3
+
+
+def test_last_signal_at_is_kept_per_object_and_never_stale() -> None:
+    from dataclasses import replace
+
+    first = Incident.open("I1", sig(10))
+    late = first.add_signal(sig(30))
+    early = late.add_signal(sig(0))  # a replayed old message: last stays at 30 s
+    assert early.last_signal_at == T0 + timedelta(seconds=30)
+    # replace() never carries the remembered value: a new signal list is read afresh
+    rewritten = replace(early, signals=(sig(99),))
+    assert rewritten.last_signal_at == T0 + timedelta(seconds=99)
+    assert early == replace(early) and hash(early) == hash(replace(early))

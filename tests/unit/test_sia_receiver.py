@@ -354,3 +354,50 @@ def test_fuzz_mutated_frames_never_crash(pos: int, patch: bytes, insert: bool) -
 def test_fuzz_well_framed_content_never_crashes(msg_id: str, data: str) -> None:
     text = f'"{msg_id}"0001R1L1#1234[{data}]{stamp(NOW)}'
     assert reply_id(FUZZ_RECEIVER.handle(frame(text))) in ("ACK", "NAK")
+
+
+def test_a_slow_sink_holds_up_only_its_own_panel_over_tcp() -> None:
+    """Signals are handed over off the event loop: while one panel's signal is being
+    stored (an fsync, a busy database), another panel is read and answered."""
+    import threading
+    import time
+
+    release = threading.Event()
+    stored: list[str] = []
+
+    def sink(signal: Signal) -> None:
+        if signal.source == "sia:1234":
+            release.wait(5)  # a slow disk for this panel
+        stored.append(signal.source)
+
+    accounts = [SiaAccount("1234", "lycee-1"), SiaAccount("5678", "lycee-1")]
+    receiver = SiaReceiver(accounts, sink, FixedClock())
+
+    async def run() -> list[tuple[str, float]]:
+        server = await receiver.start_tcp("127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        answered: list[tuple[str, float]] = []
+
+        async def panel(account: str, delay: float) -> None:
+            await asyncio.sleep(delay)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(frame(body("ADM-CID", f"#{account}|1130 01 015", account=account)))
+            await writer.drain()
+            reply = await asyncio.wait_for(reader.readuntil(b"\r"), timeout=5)
+            answered.append((account, time.monotonic()))
+            assert reply_id(reply) == "ACK"
+            if account == "5678":
+                release.set()  # the other panel's ACK came first: now let the slow one go
+            writer.close()
+            await writer.wait_closed()
+
+        try:
+            await asyncio.gather(panel("1234", 0), panel("5678", 0.1))
+        finally:
+            server.close()
+            await server.wait_closed()
+        return answered
+
+    answered = asyncio.run(run())
+    assert [account for account, _ in answered] == ["5678", "1234"]
+    assert stored == ["sia:5678", "sia:1234"]

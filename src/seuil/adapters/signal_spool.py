@@ -9,15 +9,17 @@ works again; a background thread (:meth:`SpoolingSink.start`) does it periodical
 Why an append-only JSON-lines file rather than a SQLite file: the spool must keep
 working exactly when storage is in trouble, so it shares nothing with the database
 (no driver, no lock, no journal); one ``write`` + ``fsync`` per signal is the cheapest
-durable append; a damaged line costs that line alone (its CRC-32 tells), where a damaged
+durable append (and signals appended at the same time by several threads share one
+``fsync``: group commit); a damaged line costs that line alone (its CRC-32 tells), where a damaged
 SQLite page can cost the file; and a human can read it with ``cat``.
 
 Files, for a spool ``PATH``:
 
 - ``PATH``: one line per signal, ``<crc32 hex8> <signal JSON>\\n``, oldest first;
 - ``PATH.offset``: the byte offset of the first signal not yet accepted by the sink,
-  replaced atomically after each accepted signal (so after a crash at most the one
-  signal in flight is handed over twice: the port says that is harmless);
+  replaced atomically after each accepted signal or batch (so after a crash at most
+  the signals in flight, one batch, are handed over twice: the port says that is
+  harmless);
 - ``PATH.quarantine``: lines that failed their checksum or could not be read (and a
   torn last line left by a crash mid-write), one JSON object each, with the reason.
 
@@ -45,9 +47,11 @@ from pathlib import Path
 from seuil.adapters.signal_json import signal_from_json, signal_to_json
 from seuil.domain.errors import StorageUnavailableError
 from seuil.domain.incidents import Signal
-from seuil.ports.signals import SignalSink
+from seuil.ports.signals import BatchSignalSink, SignalSink
 
-__all__ = ["SpoolingSink", "decode_line", "encode_line"]
+__all__ = ["DEFAULT_BATCH", "SpoolingSink", "decode_line", "encode_line"]
+
+DEFAULT_BATCH = 200  # signals per transaction when draining into a batch sink
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +90,17 @@ def _fsync_dir(path: Path) -> None:
 class SpoolingSink:
     """A SignalSink that never loses a signal to a storage outage (see the module doc)."""
 
-    def __init__(self, sink: SignalSink, path: Path | str, *, write_ahead: bool = False) -> None:
+    def __init__(
+        self,
+        sink: SignalSink,
+        path: Path | str,
+        *,
+        write_ahead: bool = False,
+        batch: int = DEFAULT_BATCH,
+    ) -> None:
         self._sink = sink
+        # Up to ``batch`` pending signals per call when the sink takes batches.
+        self._batch = max(1, batch) if isinstance(sink, BatchSignalSink) else 1
         self.write_ahead = write_ahead
         self._wake = threading.Event()
         self.path = Path(path)
@@ -99,6 +112,9 @@ class SpoolingSink:
         self._thread: threading.Thread | None = None
         self.quarantined = 0
         self.spooled = 0  # signals written to the spool since start
+        self._sync_lock = threading.Lock()  # one fsync at a time
+        self._synced = 0  # every line up to this count is on disk
+        self.fsyncs = 0  # fsyncs of appended signals (fewer than signals under load)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             existed = self.path.exists()
@@ -178,7 +194,12 @@ class SpoolingSink:
     # -- the port -------------------------------------------------------------------------
 
     def receive(self, signal: Signal) -> None:
-        """Hand over to the sink, or spool on disk; raises only if the disk fails too."""
+        """Hand over to the sink, or spool on disk; raises only if the disk fails too.
+
+        Returns once the signal is on disk (fsynced). Callers in several threads (the
+        SIA receiver hands each frame to a worker) share fsyncs: one fsync covers every
+        line written before it started (group commit), so N concurrent panels do not
+        wait for N fsyncs one after the other."""
         with self._lock:
             if self._pending == 0 and not self.write_ahead:
                 try:
@@ -186,44 +207,73 @@ class SpoolingSink:
                     return
                 except StorageUnavailableError as exc:
                     log.warning("signal sink unavailable (%s); spooling to %s", exc, self.path)
-            self._append(signal)
+            ticket = self._append(signal)
+        self._sync(ticket)
         self._wake.set()
 
-    def _append(self, signal: Signal) -> None:
+    def _append(self, signal: Signal) -> int:
+        """Write one line (not yet fsynced); its number since start."""
         line = encode_line(signal)
         try:
             written = 0
             while written < len(line):
                 written += os.write(self._fd, line[written:])
-            os.fsync(self._fd)
         except OSError as exc:
-            raise StorageUnavailableError(
-                f"the database is unavailable and the signal spool {self.path} "
-                f"cannot be written: {exc.strerror}"
-            ) from None
+            raise self._disk_error(exc) from None
         self._pending += 1
         self.spooled += 1
+        return self.spooled
+
+    def _sync(self, ticket: int) -> None:
+        """Return once line ``ticket`` is on disk, fsyncing unless another fsync that
+        started after it was written already did."""
+        with self._sync_lock:
+            if self._synced >= ticket:
+                return
+            with self._lock:
+                covered = self.spooled  # written before this fsync starts
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                raise self._disk_error(exc) from None
+            self._synced = covered
+            self.fsyncs += 1
+
+    def _disk_error(self, exc: OSError) -> StorageUnavailableError:
+        return StorageUnavailableError(
+            f"the database is unavailable and the signal spool {self.path} "
+            f"cannot be written: {exc.strerror}"
+        )
 
     # -- replay ---------------------------------------------------------------------------
 
-    def _next_line(self) -> tuple[bytes, int]:
+    def _next_lines(self, limit: int) -> list[tuple[bytes, int]]:
+        """Up to ``limit`` pending lines from the offset, each with the offset after it."""
+        limit = min(limit, self._pending)
         size = os.fstat(self._fd).st_size
-        chunk = b""
-        position = self._offset
-        while position < size:
-            piece = os.pread(self._fd, 4096, position)
+        found: list[tuple[bytes, int]] = []
+        buffer = b""
+        start = position = self._offset  # ``buffer`` begins at ``start``
+        while len(found) < limit and position < size:
+            piece = os.pread(self._fd, min(1 << 16, size - position), position)
             if not piece:
                 break
-            end = piece.find(b"\n")
-            if end >= 0:
-                chunk += piece[: end + 1]
-                return chunk, self._offset + len(chunk)
-            chunk += piece
             position += len(piece)
-        raise RuntimeError(f"signal spool {self.path}: pending count and file disagree")
+            buffer += piece
+            used = 0
+            while len(found) < limit:
+                end = buffer.find(b"\n", used)
+                if end < 0:
+                    break
+                found.append((buffer[used : end + 1], start + end + 1))
+                used = end + 1
+            buffer, start = buffer[used:], start + used
+        if not found:
+            raise RuntimeError(f"signal spool {self.path}: pending count and file disagree")
+        return found
 
-    def _advance(self, next_offset: int) -> None:
-        self._pending -= 1
+    def _advance(self, next_offset: int, count: int = 1) -> None:
+        self._pending -= count
         if self._pending == 0:  # all delivered: start afresh
             os.ftruncate(self._fd, 0)
             os.fsync(self._fd)
@@ -234,9 +284,13 @@ class SpoolingSink:
     def drain(self) -> int:
         """Replay spooled signals in order; the number the sink accepted.
 
-        Stops at the first StorageUnavailableError (the signal stays first in line). A
-        line that does not read back, or that the sink refuses with another error, is
-        quarantined (kept on disk, logged) so it cannot block those behind it.
+        With a batch sink (:class:`~seuil.ports.signals.BatchSignalSink`), up to
+        ``batch`` signals go in one call, and leave the spool only once it returned
+        (committed). Stops at the first StorageUnavailableError (the signals stay first
+        in line). A line that does not read back is quarantined (kept on disk, logged)
+        so it cannot block those behind it; a batch the sink refuses with another error
+        is handed over again one signal at a time, so the one it refuses is quarantined
+        alone.
         """
         delivered = 0
         with self._drain_lock:
@@ -244,33 +298,65 @@ class SpoolingSink:
                 with self._lock:
                     if self._pending == 0:
                         break
-                    line, next_offset = self._next_line()
-                try:
-                    signal = decode_line(line)
-                except ValueError as exc:
-                    with self._lock:
-                        self._quarantine(line, str(exc))
-                        self._advance(next_offset)
+                    lines = self._next_lines(self._batch)
+                signals: list[Signal] = []
+                for line, next_offset in lines:
+                    try:
+                        signals.append(decode_line(line))
+                    except ValueError as exc:
+                        if not signals:  # first in line: set it aside
+                            with self._lock:
+                                self._quarantine(line, str(exc))
+                                self._advance(next_offset)
+                        break  # the good ones before it go first
+                if not signals:
                     continue
-                try:
-                    self._sink.receive(signal)
-                except StorageUnavailableError as exc:
-                    log.info("signal spool %s: sink still unavailable (%s)", self.path, exc)
+                handled, accepted = self._apply(signals, lines)
+                delivered += accepted
+                if handled < len(signals):  # the sink is unavailable
                     break
-                except Exception as exc:
-                    log.exception("signal spool %s: the sink refused a spooled signal", self.path)
-                    with self._lock:
-                        self._quarantine(line, f"sink refused: {type(exc).__name__}")
-                        self._advance(next_offset)
-                    continue
-                with self._lock:
-                    self._advance(next_offset)
-                delivered += 1
         if delivered:
             log.info(
                 "signal spool %s: %d signals applied, %d left", self.path, delivered, self._pending
             )
         return delivered
+
+    def _apply(self, signals: list[Signal], lines: list[tuple[bytes, int]]) -> tuple[int, int]:
+        """Hand ``signals`` (the first of ``lines``) to the sink: how many left the spool
+        (fewer than given only when the sink is unavailable), how many it accepted."""
+        if len(signals) > 1 and isinstance(self._sink, BatchSignalSink):
+            try:
+                self._sink.receive_many(signals)
+            except StorageUnavailableError as exc:
+                log.info("signal spool %s: sink still unavailable (%s)", self.path, exc)
+                return 0, 0
+            except Exception as exc:
+                log.warning(
+                    "signal spool %s: a batch of %d was refused (%s); one at a time",
+                    self.path, len(signals), type(exc).__name__,
+                )  # fmt: skip
+            else:
+                with self._lock:
+                    self._advance(lines[len(signals) - 1][1], len(signals))
+                return len(signals), len(signals)
+        done = accepted = 0
+        for signal, (line, next_offset) in zip(signals, lines, strict=False):
+            try:
+                self._sink.receive(signal)
+            except StorageUnavailableError as exc:
+                log.info("signal spool %s: sink still unavailable (%s)", self.path, exc)
+                return done, accepted
+            except Exception as exc:
+                log.exception("signal spool %s: the sink refused a spooled signal", self.path)
+                with self._lock:
+                    self._quarantine(line, f"sink refused: {type(exc).__name__}")
+                    self._advance(next_offset)
+            else:
+                with self._lock:
+                    self._advance(next_offset)
+                accepted += 1
+            done += 1
+        return done, accepted
 
     # -- background replay ------------------------------------------------------------------
 

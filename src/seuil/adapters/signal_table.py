@@ -7,6 +7,7 @@ implements the same port) is wired in. Database failures become
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -24,6 +25,9 @@ def _utc(at: datetime) -> datetime:
 class SqlSignalLog:
     def __init__(self, engine: sa.Engine, table: str = "signal_log") -> None:
         self._engine = engine
+        # Writers of this process queue here, not in SQLite's busy handler (which sleeps
+        # up to 100 ms between tries): callers may be several threads (the SIA receiver).
+        self._write_lock = threading.Lock()
         self._metadata = sa.MetaData()
         self.table = sa.Table(
             table,
@@ -54,7 +58,7 @@ class SqlSignalLog:
             "type": signal.type.value,
             "kind": signal.kind.value,
         }
-        with storage_errors(self._engine.url), self._engine.begin() as conn:
+        with self._write_lock, storage_errors(self._engine.url), self._engine.begin() as conn:
             conn.execute(self.table.insert(), row)
 
     def signals(self) -> list[Signal]:

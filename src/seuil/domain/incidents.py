@@ -259,6 +259,8 @@ class Incident:
     history: tuple[Transition, ...] = field(default=())
     status: IncidentStatus = IncidentStatus.OPEN
     level: EscalationLevel = EscalationLevel.GATE_AGENT
+    # last_signal_at, computed once per object (not a field: ``replace`` never copies it)
+    _last_at: datetime | None = field(default=None, init=False, compare=False, repr=False)
 
     @classmethod
     def open(cls, incident_id: str, signal: Signal) -> Incident:
@@ -279,7 +281,11 @@ class Incident:
 
     @property
     def last_signal_at(self) -> datetime:
-        return max(s.at for s in self.signals)
+        # Read for every open incident by every new signal: not once per stored signal.
+        if self._last_at is None:
+            object.__setattr__(self, "_last_at", max(s.at for s in self.signals))
+        assert self._last_at is not None
+        return self._last_at
 
     @property
     def acknowledged_by(self) -> str | None:
@@ -342,7 +348,9 @@ class Incident:
         if self.status is IncidentStatus.RESOLVED:
             raise ValueError("a resolved incident takes no more signals")
         severity = max(self.severity, default_severity(signal.type))
-        return replace(self, signals=(*self.signals, signal), severity=severity)
+        joined = replace(self, signals=(*self.signals, signal), severity=severity)
+        object.__setattr__(joined, "_last_at", max(self.last_signal_at, signal.at))
+        return joined
 
 
 # --------------------------------------------------------------- dedup and correlation

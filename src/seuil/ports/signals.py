@@ -10,7 +10,8 @@ deduplication folds it into the incident it already joined.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from seuil.domain.incidents import Signal
 
@@ -19,3 +20,12 @@ class SignalSink(Protocol):
     # ``object``: a sink may return something (the engine returns the incident the
     # signal opened or joined); callers ignore it.
     def receive(self, signal: Signal) -> object: ...
+
+
+@runtime_checkable
+class BatchSignalSink(SignalSink, Protocol):
+    """A sink that can also store many signals at once (the incident engine): the same
+    outcome as handing them one by one, in order, all applied or none. A disk buffer
+    replaying a backlog uses it to pay one transaction per batch, not per signal."""
+
+    def receive_many(self, signals: Sequence[Signal]) -> Sequence[object]: ...

@@ -179,6 +179,11 @@ class IncidentRepository(Protocol):
         and raw text), resolved or not: a replayed signal is recognised."""
         ...
 
+    def incidents_holding(self, signals: Sequence[Signal]) -> list[str | None]:
+        """For each signal, the id of the incident that already holds it (as
+        :meth:`with_signal`), or None: one query for a whole batch."""
+        ...
+
     def lock(self) -> None:
         """Serialise the writers of incidents (ingest, escalation) until the
         transaction ends, so two processes never open the same incident twice."""

@@ -185,7 +185,7 @@ class IncidentService:
         a restore without incident, a periodic test). Idempotent for the same message.
         Raises StorageUnavailableError, having applied nothing, when the database is
         down (a fire still releases egress first)."""
-        fire = signal.type is IncidentType.FIRE and signal.kind is not SignalKind.RESTORE
+        fire = _is_fire(signal)
         try:
             step = self._retry(lambda: self._ingest(signal))
         except StorageUnavailableError:
@@ -217,9 +217,94 @@ class IncidentService:
                 )  # fmt: skip
             if incident is not None:
                 before = next((i for i in live if i.id == incident.id), None)
+                if before is None:
+                    uow.incidents.add(incident)
+                else:
+                    uow.incidents.update(incident)
                 self._store_signal(uow, step, before, incident, signal, now)
             uow.commit()
         return step
+
+    def receive_many(self, signals: Sequence[Signal]) -> list[Incident | None]:
+        """Store many signals with the outcome of as many calls of :meth:`receive`, in
+        the same order, for a fraction of the cost: ONE transaction in which the lock,
+        the unresolved incidents, the replay check and the devices are read once, each
+        signal is matched against the incidents as the earlier ones left them (replays
+        change nothing), and each incident and device is written once.
+
+        The live bus is told after the commit, in the signals' order. A fire signal
+        ends its transaction: committed, then egress released, before the signals
+        behind it (an evacuation waits for nothing queued after it; the audit trail
+        reads exactly as with :meth:`receive`). Raises StorageUnavailableError when the
+        database is down, having applied nothing from the transaction that failed
+        (every fire not yet applied still releases egress first); any other error also
+        rolls that transaction back (the caller may then try the signals one by one).
+        Signals of a transaction committed before the failure are replays next time."""
+        batch = list(signals)
+        results: list[Incident | None] = []
+        start = 0
+        for end, signal in enumerate(batch, 1):
+            if end == len(batch) or _is_fire(signal):
+                try:
+                    results += self._receive_together(batch[start:end])
+                except StorageUnavailableError:
+                    for waiting in batch[start:]:
+                        if _is_fire(waiting):
+                            self._fire(waiting)
+                    raise
+                start = end
+        return results
+
+    def _receive_together(self, batch: list[Signal]) -> list[Incident | None]:
+        steps = self._retry(lambda: self._ingest_many(batch))
+        for signal, step in zip(batch, steps, strict=True):
+            if step.replayed:
+                continue
+            if _is_fire(signal):
+                self._fire(signal)
+            self._publish(step)
+        return [step.incident for step in steps]
+
+    def _ingest_many(self, signals: Sequence[Signal]) -> list[_Step]:
+        steps: list[_Step] = []
+        with self._uow() as uow:
+            uow.incidents.lock()
+            holders = uow.incidents.incidents_holding(signals)
+            live = uow.incidents.unresolved()
+            current = {i.id: i for i in live}
+            dirty: dict[str, Incident] = {}  # stored before, written once at the end
+            stored: dict[tuple[str, str, datetime, str], str] = {}  # this batch's signals
+            devices = _Devices(uow)
+            for signal, stored_in in zip(signals, holders, strict=True):
+                now = self._clock.now()
+                key = (signal.source, signal.code, signal.at, signal.raw)  # its fingerprint
+                holder = stored_in or stored.get(key)
+                if holder is not None:
+                    known = current.get(holder) or uow.incidents.get(holder)
+                    steps.append(_Step(known, replayed=True))
+                    continue
+                incident = ingest(live, signal, self._new_id(now), dedup_window=self._dedup,
+                                  correlation_window=self._correlation)  # fmt: skip
+                devices.seen(signal, now)
+                step = _Step()
+                if incident is not None:
+                    before = current.get(incident.id)
+                    if before is None:
+                        uow.incidents.add(incident)
+                        live.append(incident)
+                        live.sort(key=lambda i: (i.opened_at, i.id))  # as unresolved() does
+                    else:
+                        dirty[incident.id] = incident
+                        live[next(n for n, i in enumerate(live) if i is before)] = incident
+                    current[incident.id] = incident
+                    stored[key] = incident.id
+                    self._store_signal(uow, step, before, incident, signal, now)
+                steps.append(step)
+            for incident in dirty.values():
+                uow.incidents.update(incident)
+            devices.write()
+            uow.commit()
+        return steps
 
     def _store_signal(
         self,
@@ -233,13 +318,11 @@ class IncidentService:
         details = {"source": signal.source, "code": signal.code, "kind": signal.kind.value,
                    "signal_type": signal.type.value}  # fmt: skip
         if before is None:
-            uow.incidents.add(incident)
             report_incident(uow.outbox, None, incident)  # hub outbox, same transaction
             self._audit(uow, incident, incident.history[0], now, details)
             self._notify(uow, step, incident, incident.level, "open", now)
             step.event = "opened"
         else:
-            uow.incidents.update(incident)
             report_incident(uow.outbox, before, incident)  # hub outbox, same transaction
             uow.audit.append(
                 AuditEvent("system", "incident.signal", incident.id, "",
@@ -489,6 +572,36 @@ class IncidentService:
                 self._bus.publish(TOPIC_NOTIFICATION, message)
         except Exception:  # the port says it never raises; a bad adapter must not matter
             log.exception("live bus publish failed")
+
+
+def _is_fire(signal: Signal) -> bool:
+    return signal.type is IncidentType.FIRE and signal.kind is not SignalKind.RESTORE
+
+
+class _Devices:
+    """The devices a batch heard from: read once, changed in memory, written once (the
+    same end state as touching the registry signal by signal)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._known: dict[str, Device | None] = {}
+        self._read: dict[str, Device | None] = {}
+
+    def seen(self, signal: Signal, now: datetime) -> None:
+        source = signal.source
+        if source not in self._known:
+            self._read[source] = self._known[source] = self._uow.devices.get(source)
+        device = self._known[source]
+        if device is None:
+            self._known[source] = Device(source, guess_kind(signal.type), signal.zone,
+                                         last_seen=signal.at, registered_at=now)  # fmt: skip
+        else:
+            self._known[source] = device.seen(signal.at)
+
+    def write(self) -> None:
+        for source, device in self._known.items():
+            if device is not None and device != self._read[source]:
+                self._uow.devices.upsert(device)
 
 
 def _message(incident: Incident, level: EscalationLevel, why: str) -> tuple[str, str]:

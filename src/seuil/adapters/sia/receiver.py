@@ -5,6 +5,8 @@ to the callback, NAK otherwise (with the reason logged and counted). A TCP line 
 bounded (:data:`~seuil.adapters.sia.frame.MAX_FRAME`) and an idle connection is closed,
 so no peer can make the receiver crash, grow without bound or hang. Every accepted
 frame, NULL link tests included, updates the account's "last seen" for supervision.
+Over TCP the signals are handed to the callback in a worker thread (storing them waits
+for the disk): the event loop keeps serving the other panels meanwhile.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import cast
 
-from seuil.adapters.sia.frame import MAX_FRAME, FrameError, SiaAccount, ack, nak, parse_frame
+from seuil.adapters.sia.frame import (
+    MAX_FRAME,
+    Frame,
+    FrameError,
+    SiaAccount,
+    ack,
+    nak,
+    parse_frame,
+)
 from seuil.adapters.sia.messages import signals_from_frame
 from seuil.domain.incidents import Signal
 from seuil.ports.clock import Clock
@@ -66,6 +76,20 @@ class SiaReceiver:
 
     def handle(self, data: bytes) -> bytes:
         """The answer to one frame (LF/CR and surrounding blanks allowed). Never raises."""
+        checked = self._check(data)
+        return checked if isinstance(checked, bytes) else self._deliver(*checked)
+
+    async def handle_async(self, data: bytes) -> bytes:
+        """:meth:`handle`, with the signals handed over in a worker thread: the event
+        loop keeps reading and answering other panels while one waits for its signals
+        to be stored (an fsync), and concurrent frames can share that fsync."""
+        checked = self._check(data)
+        if isinstance(checked, bytes):
+            return checked
+        return await asyncio.to_thread(self._deliver, *checked)
+
+    def _check(self, data: bytes) -> bytes | tuple[Frame, SiaAccount, list[Signal], datetime]:
+        """The frame's signals, or the NAK that refuses it."""
         now = self._clock.now()
         line = data.strip(b"\n\r\t \x00")
         try:
@@ -77,6 +101,11 @@ class SiaReceiver:
         except Exception:  # a bug must cost a NAK (the panel retries), never the server
             log.exception("SIA frame crashed the parser")
             return self._reject("internal_error", now)
+        return frame, account, list(signals), now
+
+    def _deliver(
+        self, frame: Frame, account: SiaAccount, signals: list[Signal], now: datetime
+    ) -> bytes:
         try:
             for signal in signals:
                 self._on_signal(signal)
@@ -108,7 +137,7 @@ class SiaReceiver:
                         overlong = False
                         continue
                     if line.strip(b"\n\t \x00"):
-                        writer.write(self.handle(line))
+                        writer.write(await self.handle_async(line))
                 if len(buffer) > MAX_FRAME + 2:
                     if not overlong:
                         writer.write(self._reject("too_long", self._clock.now()))

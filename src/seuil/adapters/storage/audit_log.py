@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,10 @@ ANCHOR_ID = 1
 CHECKPOINT_ID = 1
 VERIFY_BATCH = 1000
 PURGE_ACTION = "audit.purge"
+# One statement object, values bound at execution: SQLAlchemy compiles it once (a
+# ``.values(...)`` statement per entry was compiled again for every entry).
+_INSERT_ENTRY = sa.insert(t.audit_log)
+_ENTRY_FIELDS = tuple(f.name for f in fields(AuditEntry))  # the columns are named after them
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +106,7 @@ class SqlAuditLog:
         )
         entry = chain(prev, at, event)
         try:
-            # The columns are named after AuditEntry's fields.
-            self._db.execute(sa.insert(t.audit_log).values(**asdict(entry)))
+            self._db.execute(_INSERT_ENTRY, [{f: getattr(entry, f) for f in _ENTRY_FIELDS}])
         except ConflictError:
             raise AuditChainBrokenError(
                 f"audit entry {entry.seq} already exists although the anchor ends at "

@@ -33,6 +33,7 @@ from seuil.domain.hub import (
 )
 
 logger = logging.getLogger(__name__)
+_INSERT_EVENT = sa.insert(t.hub_outbox)  # built once, values bound at execution: compiled once
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +79,11 @@ class SqlOutbox:
             self._config.site_id, self._next_seq(), new_idempotency_key(), kind, occurred_at,
             body,
         )  # fmt: skip  # the envelope checks the body against the allow-list
-        self._db.execute(
-            sa.insert(t.hub_outbox).values(
-                seq=envelope.seq, key=envelope.key, kind=envelope.kind.value,
-                occurred_at=occurred_at, body=_dumps(envelope.body),
-                created_at=self._config.now(), sent_at=None,
-            )
-        )  # fmt: skip
+        self._db.execute(_INSERT_EVENT, [{
+            "seq": envelope.seq, "key": envelope.key, "kind": envelope.kind.value,
+            "occurred_at": occurred_at, "body": _dumps(envelope.body),
+            "created_at": self._config.now(), "sent_at": None,
+        }])  # fmt: skip
         return envelope
 
     # -- the forwarder's side ----------------------------------------------------------

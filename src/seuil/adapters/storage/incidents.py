@@ -41,6 +41,10 @@ from seuil.ports.storage import IncidentQuery
 # Any constant: the key of the transaction-level advisory lock of incident writers.
 _INCIDENT_LOCK_KEY = 0x5E01_1C1D
 _CHUNK = 500
+# Statements built once, values bound at execution: compiled once, then cached.
+_INSERT_SIGNALS = sa.insert(t.incident_signals)
+_INSERT_TRANSITIONS = sa.insert(t.incident_transitions)
+_INSERT_NOTIFICATION = sa.insert(t.notifications)
 
 
 def signal_fingerprint(signal: Signal) -> str:
@@ -207,6 +211,15 @@ class SqlIncidentRepository:
         incident_id = self._db.execute(statement).scalar()
         return None if incident_id is None else self.get(incident_id)
 
+    def incidents_holding(self, signals: Sequence[Signal]) -> list[str | None]:
+        c = t.incident_signals.c
+        prints = [signal_fingerprint(s) for s in signals]
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(prints))):
+            statement = sa.select(c.fingerprint, c.incident_id).where(c.fingerprint.in_(chunk))
+            found.update((row.fingerprint, row.incident_id) for row in self._db.execute(statement))
+        return [found.get(p) for p in prints]
+
     # -- writing -------------------------------------------------------------------------
 
     def lock(self) -> None:
@@ -259,18 +272,16 @@ class SqlIncidentRepository:
     def _append(self, incident: Incident, from_signal: int, from_step: int) -> None:
         new_signals = [
             _signal_values(incident.id, seq, s)
-            for seq, s in enumerate(incident.signals)
-            if seq >= from_signal
+            for seq, s in enumerate(incident.signals[from_signal:], from_signal)
         ]
         new_steps = [
             _transition_values(incident.id, seq, tr)
-            for seq, tr in enumerate(incident.history)
-            if seq >= from_step
+            for seq, tr in enumerate(incident.history[from_step:], from_step)
         ]
         if new_signals:
-            self._db.execute(sa.insert(t.incident_signals).values(new_signals))
+            self._db.execute(_INSERT_SIGNALS, new_signals)
         if new_steps:
-            self._db.execute(sa.insert(t.incident_transitions).values(new_steps))
+            self._db.execute(_INSERT_TRANSITIONS, new_steps)
 
 
 # -- the outbox ------------------------------------------------------------------------------
@@ -299,11 +310,8 @@ class SqlNotificationOutbox:
         self._db = db
 
     def add(self, notification: Notification) -> None:
-        self._db.execute(
-            sa.insert(t.notifications).values(
-                id=notification.id, **_notification_values(notification)
-            )
-        )
+        values = {"id": notification.id, **_notification_values(notification)}
+        self._db.execute(_INSERT_NOTIFICATION, [values])
 
     def get(self, notification_id: str) -> Notification | None:
         statement = sa.select(t.notifications).where(t.notifications.c.id == notification_id)
