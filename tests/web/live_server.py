@@ -1,4 +1,5 @@
-"""A real uvicorn server in a thread, for tests that need HTTP on a socket (SSE, browser)."""
+"""A real uvicorn server in a thread, for tests that need HTTP on a socket (SSE, browser,
+the hub and its sites)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -18,11 +20,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: object) -> Iterator[str]:
-    """``app`` served on 127.0.0.1 until the block ends; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",  # type: ignore[arg-type]
-                            timeout_graceful_shutdown=1)  # fmt: skip
+def serving_at(app: object, port: int | None = None, **options: Any) -> Iterator[tuple[str, int]]:
+    """``app`` served on 127.0.0.1 (a free port unless given) until the block ends; yields
+    (host, port). ``options``: more ``uvicorn.Config`` arguments (TLS: ``ssl_certfile``...)."""
+    port = port or free_port()
+    options.setdefault("timeout_graceful_shutdown", 1)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)  # type: ignore[arg-type]
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -31,7 +34,14 @@ def serving(app: object) -> Iterator[str]:
         time.sleep(0.02)
     assert server.started, "uvicorn did not start"
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield "127.0.0.1", port
     finally:
         server.should_exit = True
-        thread.join(5)
+        thread.join(10)
+
+
+@contextmanager
+def serving(app: object) -> Iterator[str]:
+    """``app`` served on a free port until the block ends; yields its base URL."""
+    with serving_at(app) as (host, port):
+        yield f"http://{host}:{port}"

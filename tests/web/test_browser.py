@@ -6,16 +6,13 @@ consent, issue a credential and open its printable card. Screenshots of each pag
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from tests.services.conftest import make_settings
 from tests.storage.conftest import SERVICES_REQUIRED
+from tests.web.live_server import serving
 from tests.web.test_pages import ROSTER
 
 from seuil.adapters.auth import Argon2Hasher, TotpCodes
@@ -27,12 +24,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "un mot de passe solide"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
     monkeypatch.delenv("SEUIL_SITE_KEY", raising=False)
@@ -40,20 +31,11 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     accounts = AccountService(site.uow, site.clock, Argon2Hasher(fast=True), TotpCodes())
     token = accounts.begin_setup()
     assert token
-    port = _free_port()
-    config = uvicorn.Config(create_app(site, accounts), host="127.0.0.1", port=port,
-                            log_level="warning")  # fmt: skip
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", token
-    uv.should_exit = True
-    thread.join(5)
-    site.close()
+    try:
+        with serving(create_app(site, accounts)) as base:
+            yield base, token
+    finally:
+        site.close()
 
 
 def test_admin_setup_to_printable_card(server: tuple[str, str]) -> None:
