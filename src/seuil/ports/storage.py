@@ -219,7 +219,22 @@ class SiteStateRepository(Protocol):
     def set_ppms(self, state: PpmsState) -> None: ...
 
 
-class AccountsUnitOfWork(Protocol):
+class Transaction(Protocol):
+    """One transaction: ``with uow:`` opens it, ``commit()`` applies it, leaving the block
+    without a commit (or on an exception) rolls it back."""
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class AccountsUnitOfWork(Transaction, Protocol):
     """What the account use cases need: the site's unit of work has it, the hub's too."""
 
     @property
@@ -235,18 +250,8 @@ class AccountsUnitOfWork(Protocol):
     @property
     def setup_tokens(self) -> SetupTokenRepository: ...
 
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
 
-
-class UnitOfWork(Protocol):
+class UnitOfWork(Transaction, Protocol):
     # Read-only properties, so an implementation may expose its concrete repositories.
     @property
     def people(self) -> PeopleRepository: ...
@@ -288,13 +293,3 @@ class UnitOfWork(Protocol):
     def retention(self) -> RetentionStore: ...
     @property
     def impact_assessments(self) -> ImpactAssessmentRepository: ...
-
-    def __enter__(self) -> Self: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
