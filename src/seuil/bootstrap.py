@@ -495,8 +495,9 @@ def _door(cfg: object, site_id: str) -> Door:
         )  # fmt: skip
     if isinstance(cfg, MqttDoorConfig):
         password = cfg.password.get_secret_value() if cfg.password else None
-        options = MqttOptions(cfg.host, cfg.port, cfg.username, password, cfg.tls,
-                              cfg.ack_timeout_s)  # fmt: skip
+        options = MqttOptions(host=cfg.host, port=cfg.port, username=cfg.username,
+                              password=password, tls=cfg.tls,
+                              ack_timeout_s=cfg.ack_timeout_s)  # fmt: skip
         return MqttDoor(cfg.id, site_id, options)
     raise ConfigurationError(f"unsupported door {cfg!r}")
 
@@ -684,10 +685,10 @@ def _people_counters(
     counters: list[LaneSensor] = []
     for reader in map(config.reader, gate.readers):
         if isinstance(reader, CounterMqttReader):
-            options = CounterOptions(
-                reader.host, reader.port, reader.username,
-                reader.password.get_secret_value() if reader.password else None, reader.tls,
-            )  # fmt: skip
+            password = reader.password.get_secret_value() if reader.password else None
+            options = CounterOptions(host=reader.host, port=reader.port,
+                                     username=reader.username, password=password,
+                                     tls=reader.tls)  # fmt: skip
             counters.append(MqttPeopleCounter(reader.id, site.settings.site.id,
                                               doors.people_passed, options))  # fmt: skip
     return counters

@@ -29,6 +29,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from seuil.adapters.mqtt_broker import BrokerOptions, apply_credentials
+
 __all__ = ["CounterOptions", "MqttPeopleCounter", "counter_topic", "parse_passed"]
 
 logger = logging.getLogger(__name__)
@@ -53,22 +55,10 @@ def parse_passed(payload: bytes | bytearray) -> int | None:
     return data
 
 
-@dataclass(frozen=True, slots=True)
-class CounterOptions:
-    host: str = "127.0.0.1"
-    port: int = 1883
-    username: str | None = None
-    password: str | None = None  # never logged
-    tls: bool = False
-    keepalive_s: int = 30
+@dataclass(frozen=True, slots=True, repr=False)
+class CounterOptions(BrokerOptions):
     reconnect_min_s: int = 1
     reconnect_max_s: int = 30
-
-    def __repr__(self) -> str:
-        return (
-            f"CounterOptions(host={self.host!r}, port={self.port}, "
-            f"username={self.username!r}, tls={self.tls})"
-        )
 
 
 class MqttPeopleCounter:
@@ -108,10 +98,7 @@ class MqttPeopleCounter:
             client_id=f"seuil-counter-{self.counter_id}-{uuid.uuid4().hex[:8]}",
             protocol=mqtt.MQTTv5,
         )
-        if opts.username is not None:
-            client.username_pw_set(opts.username, opts.password)
-        if opts.tls:
-            client.tls_set()
+        apply_credentials(client, opts)
         client.reconnect_delay_set(opts.reconnect_min_s, opts.reconnect_max_s)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

@@ -43,6 +43,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from seuil.adapters.mqtt_broker import BrokerOptions, apply_credentials
 from seuil.domain.errors import DeviceError
 from seuil.domain.lane import DoorAction, DoorState
 from seuil.ports.clock import Clock, SystemClock
@@ -62,22 +63,10 @@ def state_topic(site_id: str, door: str) -> str:
     return f"seuil/{site_id}/doors/{door}/state"
 
 
-@dataclass(frozen=True, slots=True)
-class MqttOptions:
-    host: str = "127.0.0.1"
-    port: int = 1883
-    username: str | None = None
-    password: str | None = None  # never logged
-    tls: bool = False
+@dataclass(frozen=True, slots=True, repr=False)
+class MqttOptions(BrokerOptions):
     ack_timeout_s: float = 2.0
     connect_timeout_s: float = 3.0
-    keepalive_s: int = 30
-
-    def __repr__(self) -> str:
-        return (
-            f"MqttOptions(host={self.host!r}, port={self.port}, username={self.username!r}, "
-            f"tls={self.tls}, ack_timeout_s={self.ack_timeout_s})"
-        )
 
 
 class _Waiter:
@@ -130,10 +119,7 @@ class MqttDoor:
             protocol=mqtt.MQTTv5,
         )
         client.connect_timeout = opts.connect_timeout_s
-        if opts.username is not None:
-            client.username_pw_set(opts.username, opts.password)
-        if opts.tls:
-            client.tls_set()
+        apply_credentials(client, opts)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe

@@ -36,6 +36,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from seuil.adapters.mqtt_broker import BrokerOptions, apply_credentials
 from seuil.adapters.mqtt_devices.payloads import PayloadError, parse_event, parse_state
 from seuil.domain.errors import DeviceError
 from seuil.ports.clock import Clock
@@ -58,25 +59,13 @@ def gateway_topic(site: str, leaf: str) -> str:
     return f"seuil/{site}/gateway/{leaf}"
 
 
-@dataclass(frozen=True, slots=True)
-class GatewayOptions:
-    host: str = "127.0.0.1"
-    port: int = 1883
-    username: str | None = None
-    password: str | None = None  # never logged
-    tls: bool = False
+@dataclass(frozen=True, slots=True, repr=False)
+class GatewayOptions(BrokerOptions):
     client_id: str | None = None  # default: seuil-gateway-<site> (persistent session)
-    keepalive_s: int = 30
     reconnect_min_s: int = 1
     reconnect_max_s: int = 30
     session_expiry_s: int = 86_400  # the broker keeps our queued events this long
     connect_timeout_s: float = 5.0
-
-    def __repr__(self) -> str:
-        return (
-            f"GatewayOptions(host={self.host!r}, port={self.port}, "
-            f"username={self.username!r}, tls={self.tls}, client_id={self.client_id!r})"
-        )
 
 
 class MqttDeviceGateway:
@@ -135,10 +124,7 @@ class MqttDeviceGateway:
             protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
-        if opts.username is not None:
-            client.username_pw_set(opts.username, opts.password)
-        if opts.tls:
-            client.tls_set()
+        apply_credentials(client, opts)
         client.reconnect_delay_set(opts.reconnect_min_s, opts.reconnect_max_s)
         client.will_set(self._status_topic, self._status("offline"), qos=1, retain=True)
         client.on_connect = self._on_connect
