@@ -10,7 +10,6 @@ compared in constant time; an unknown device and a wrong token get the same answ
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -18,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from seuil.adapters.mqtt_devices.payloads import MAX_PAYLOAD, PayloadError, parse_event
+from seuil.domain.accounts import secret_digest
 from seuil.domain.errors import StorageUnavailableError
 from seuil.domain.incidents import Signal
 from seuil.ports.clock import Clock
@@ -27,12 +27,13 @@ __all__ = ["WebhookGateway", "WebhookResult", "hash_token", "new_device_token"]
 
 log = logging.getLogger(__name__)
 
-_DUMMY_HASH = hashlib.sha256(b"no such device").hexdigest()
+_DUMMY_HASH = secret_digest("no such device")
 
 
 def hash_token(token: str) -> str:
-    """What the site stores for a device token: its SHA-256, in hex."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    """What the site stores for a device token: its SHA-256, in hex (the same digest as
+    every other random token of the site: sessions, API and setup tokens)."""
+    return secret_digest(token)
 
 
 def new_device_token() -> tuple[str, str]:
