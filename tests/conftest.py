@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from seuil.shared_data import shared_dir
 
 SHARED_REQUIRED = bool(os.environ.get("SEUIL_REQUIRE_SHARED") or os.environ.get("CI"))
+
+
+def _serialised(parse: Callable[..., Any]) -> Callable[..., Any]:
+    """``ast.parse`` behind one lock: CPython 3.11 keeps the AST constructor's recursion
+    depth in interpreter-wide state (gh-106905), so two threads parsing at once fail with
+    "SystemError: AST constructor recursion depth mismatch". In a test run the two are
+    pytest rewriting a module imported lazily in the main thread and 3.11's traceback
+    module, which parses the failing line to place its carets, in a server thread that
+    prints an error. Parsing is short, so one at a time costs nothing measurable."""
+    lock = threading.Lock()
+
+    def parse_alone(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    return parse_alone
+
+
+ast.parse = _serialised(ast.parse)  # type: ignore[assignment]
 
 
 @pytest.fixture(scope="session")

@@ -24,12 +24,13 @@ import ssl
 import threading
 import time
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 
 import cv2
 import numpy as np
+from tests.local_http import LocalHTTPServer
 
 BOUNDARY = "seuilframe"
 PATH = "/stream.mjpg"
@@ -113,8 +114,7 @@ class MjpegServer:
         self.frames_sent = 0
         self.corrupt_sent = 0
         self.auth_failures = 0
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = LocalHTTPServer(self._handler_class())
         self._scheme = "http"
         if tls is not None:  # (certificate file, key file): serve https
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -18,10 +18,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+from tests.local_http import LocalHTTPServer
 
 from seuil.adapters.doors.http_relay import BasicAuth, BearerAuth, HttpRelayDoor, redact_url
 from seuil.adapters.doors.simulated import SimulatedDoor
@@ -213,7 +214,7 @@ class Relay:
             do_GET = _handle
             do_POST = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = LocalHTTPServer(Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

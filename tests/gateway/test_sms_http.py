@@ -6,10 +6,11 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+from tests.local_http import LocalHTTPServer
 
 from seuil.adapters.notify.sms_http import HttpSmsNotifier
 from seuil.domain.errors import NotificationError
@@ -40,7 +41,7 @@ class Provider:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = LocalHTTPServer(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/sms?account=lycee"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
