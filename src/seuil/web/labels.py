@@ -93,6 +93,16 @@ LABELS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "call_post": ("borne d'appel", "call post"), "sensor": ("capteur", "sensor"),
         "camera": ("caméra", "camera"), "door": ("porte", "door"), "gate": ("portique", "gate"),
     },
+    "device_channel": {  # the prefix of a device's id: how the site hears it
+        "sia": ("centrale SIA DC-09", "SIA DC-09 panel"), "mqtt": ("MQTT", "MQTT"),
+        "webhook": ("appel d'URL", "URL call"), "gate": ("portique seuil", "seuil gate"),
+    },
+    "camera_kind": {
+        "rtsp": ("caméra IP (RTSP)", "IP camera (RTSP)"),
+        "mjpeg": ("caméra IP (MJPEG)", "IP camera (MJPEG)"),
+        "webcam": ("webcam locale", "local webcam"), "file": ("vidéo rejouée", "replayed video"),
+        "presentation": ("caméra simulée (démonstration)", "simulated camera (demonstration)"),
+    },
     "health": {
         "state": ("état", "state"), "frames": ("images reçues", "frames"),
         "dropped": ("images sautées", "dropped frames"),
