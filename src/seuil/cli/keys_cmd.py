@@ -9,13 +9,14 @@ import typer
 from seuil.cli.context import actor, site
 from seuil.cli.i18n import t
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 
 keys_app = typer.Typer(
     help="Clés de signature des titres. (Credential signing keys.)", no_args_is_help=True
 )
 
 
-def _audit(action: str, target: str) -> None:
+def _audit(action: AuditAction, target: str) -> None:
     s = site()
     with s.uow() as uow:
         uow.audit.append(AuditEvent(actor(), action, target), s.clock.now())
@@ -42,7 +43,7 @@ def rotate() -> None:
     """Nouvelle clé de signature ; les anciens titres restent valables. (Rotate.)"""
     s = site()
     info = s.keyring.rotate(s.clock.now())
-    _audit("keys.rotate", info.key_id)
+    _audit(AuditAction.KEYS_ROTATE, info.key_id)
     typer.echo(t(f"Nouvelle clé active : {info.key_id}", f"New active key: {info.key_id}"))
 
 
@@ -50,7 +51,7 @@ def rotate() -> None:
 def retire(key_id: str) -> None:
     """Retire une ancienne clé : ses titres sont refusés. (Retire a key.)"""
     site().keyring.retire(key_id)
-    _audit("keys.retire", key_id)
+    _audit(AuditAction.KEYS_RETIRE, key_id)
     typer.echo(t(f"Clé {key_id} retirée", f"Key {key_id} retired"))
 
 

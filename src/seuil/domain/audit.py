@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from seuil.domain.audit_actions import AuditAction
+
 GENESIS = "0" * 64
 
 
@@ -24,7 +26,7 @@ class AuditEvent:
     """What happened, before it is placed in the chain."""
 
     actor: str  # account name, "system", "roster-sync", a device id
-    action: str  # dotted verb: "person.read", "credential.revoke", "consent.record"
+    action: AuditAction  # one of the enumeration: pages give each one words
     target: str = ""  # a pseudonymous ref or an object id
     reason: str = ""
     details: dict[str, Any] = field(default_factory=dict)
@@ -68,7 +70,7 @@ def chain(prev: AuditEntry | None, at: datetime, event: AuditEvent) -> AuditEntr
     seq = prev.seq + 1 if prev else 1
     prev_hash = prev.hash if prev else GENESIS
     return AuditEntry(
-        seq, at, event.actor, event.action, event.target, event.reason, dict(event.details),
+        seq, at, event.actor, str(event.action), event.target, event.reason, dict(event.details),
         prev_hash, entry_hash(seq, at, event, prev_hash),
     )  # fmt: skip
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from seuil.domain.accounts import Account, Role, secret_digest
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.errors import ConflictError, NotFoundError, PermissionDeniedError
 from seuil.domain.hub import SITE_ID, MessageKind
 from seuil.domain.permissions import Permission, allowed
@@ -84,7 +85,9 @@ class HubService:
             if uow.hub.get_site(site_id) is not None:
                 raise ConflictError(f"le site {site_id} existe déjà (site exists)")
             uow.hub.add_site(SiteRecord(site_id, name, town, lat, lon, now), secret_digest(token))
-            uow.audit.append(AuditEvent(actor, "hub.site.add", site_id, "", {"name": name}), now)
+            uow.audit.append(
+                AuditEvent(actor, AuditAction.HUB_SITE_ADD, site_id, "", {"name": name}), now
+            )
             uow.commit()
         return token
 
@@ -95,7 +98,7 @@ class HubService:
             if uow.hub.get_site(site_id) is None:
                 raise NotFoundError(f"aucun site {site_id} (no such site)")
             uow.hub.set_site_token(site_id, secret_digest(token))
-            uow.audit.append(AuditEvent(actor, "hub.site.token", site_id), now)
+            uow.audit.append(AuditEvent(actor, AuditAction.HUB_SITE_TOKEN, site_id), now)
             uow.commit()
         return token
 
@@ -104,7 +107,7 @@ class HubService:
         with self._uow() as uow:
             if not uow.hub.revoke_site(site_id, now):
                 raise NotFoundError(f"aucun site actif {site_id} (no such active site)")
-            uow.audit.append(AuditEvent(actor, "hub.site.revoke", site_id), now)
+            uow.audit.append(AuditEvent(actor, AuditAction.HUB_SITE_REVOKE, site_id), now)
             uow.commit()
 
     def sites(self) -> list[SiteRecord]:
@@ -152,7 +155,7 @@ class HubService:
         return found
 
     def _handle(
-        self, actor: Account, site_id: str, incident_id: str, action: str,
+        self, actor: Account, site_id: str, incident_id: str, action: AuditAction,
         change: Callable[[HubIncident, datetime], dict[str, object]],
         message: dict[str, object] | None = None,
     ) -> HubIncident:  # fmt: skip
@@ -168,14 +171,14 @@ class HubService:
             uow.hub.update_incident(site_id, incident_id, **values)
             if message is not None:
                 uow.hub.add_message(site_id, MessageKind.ACK, now, message, actor.username)
-            uow.audit.append(AuditEvent(actor.username, f"hub.incident.{action}",
+            uow.audit.append(AuditEvent(actor.username, action,
                                         f"{site_id}/{incident_id}", "",
                                         {k: str(v) for k, v in values.items()}), now)  # fmt: skip
             uow.commit()
             updated = uow.hub.incident(site_id, incident_id)
         assert updated is not None
         self._publish(TOPIC_INCIDENT, {"site": site_id, "incident_id": incident_id,
-                                       "change": action})  # fmt: skip
+                                       "change": action.removeprefix("hub.incident.")})  # fmt: skip
         return updated
 
     def acknowledge(self, actor: Account, site_id: str, incident_id: str) -> HubIncident:
@@ -187,7 +190,7 @@ class HubService:
 
         body: dict[str, object] = {"incident_id": incident_id, "state": "acknowledged",
                                    "by": actor.display_name}  # fmt: skip
-        return self._handle(actor, site_id, incident_id, "ack", change, body)
+        return self._handle(actor, site_id, incident_id, AuditAction.HUB_INCIDENT_ACK, change, body)
 
     def record_police_call(
         self, actor: Account, site_id: str, incident_id: str, number: str
@@ -200,7 +203,9 @@ class HubService:
 
         body: dict[str, object] = {"incident_id": incident_id, "state": f"police_{number}",
                                    "by": actor.display_name}  # fmt: skip
-        return self._handle(actor, site_id, incident_id, "police", change, body)
+        return self._handle(
+            actor, site_id, incident_id, AuditAction.HUB_INCIDENT_POLICE, change, body
+        )
 
     def close(self, actor: Account, site_id: str, incident_id: str, note: str) -> HubIncident:
         if not note.strip():
@@ -211,7 +216,9 @@ class HubService:
                     "closed_at": now, "close_note": note.strip()[:500]}  # fmt: skip
 
         body: dict[str, object] = {"incident_id": incident_id, "state": "closed_by_region"}
-        return self._handle(actor, site_id, incident_id, "close", change, body)
+        return self._handle(
+            actor, site_id, incident_id, AuditAction.HUB_INCIDENT_CLOSE, change, body
+        )
 
     # -- mediators -----------------------------------------------------------------------
 
@@ -235,8 +242,9 @@ class HubService:
                                 {"incident_id": incident_id, "assignment": assignment_id,
                                  "mediator": mediator.display_name, "state": "assigned"},
                                 actor.username)  # fmt: skip
-            uow.audit.append(AuditEvent(actor.username, "hub.assign", f"{site_id}/{incident_id}",
-                                        "", {"mediator": mediator.username}), now)  # fmt: skip
+            uow.audit.append(AuditEvent(actor.username, AuditAction.HUB_ASSIGN,
+                                        f"{site_id}/{incident_id}", "",
+                                        {"mediator": mediator.username}), now)  # fmt: skip
             uow.commit()
             found = uow.hub.assignment(assignment_id)
         assert found is not None
@@ -269,8 +277,9 @@ class HubService:
                                 {"incident_id": found.incident_id, "assignment": assignment_id,
                                  "mediator": mediator.display_name, "state": state.value},
                                 mediator.username)  # fmt: skip
-            uow.audit.append(AuditEvent(mediator.username, f"hub.assignment.{state.value}",
-                                        str(assignment_id)), now)  # fmt: skip
+            action = AuditAction(f"hub.assignment.{state.value}")  # each step has its code
+            uow.audit.append(AuditEvent(mediator.username, action, str(assignment_id)),
+                             now)  # fmt: skip
             uow.commit()
         self._publish(TOPIC_INCIDENT, {"site": found.site, "incident_id": found.incident_id,
                                        "change": f"assignment.{state.value}",
@@ -282,8 +291,9 @@ class HubService:
         now = self._clock.now()
         with self._uow() as uow:
             uow.hub.set_availability(mediator.id, availability, now)
-            uow.audit.append(AuditEvent(mediator.username, "hub.availability", mediator.id, "",
-                                        {"availability": availability.value}), now)  # fmt: skip
+            uow.audit.append(AuditEvent(mediator.username, AuditAction.HUB_AVAILABILITY,
+                                        mediator.id, "", {"availability": availability.value}),
+                             now)  # fmt: skip
             uow.commit()
 
     def mediators(self, actor: Account) -> list[tuple[Account, Availability]]:
@@ -319,7 +329,9 @@ class HubService:
             for target in targets:
                 uow.hub.add_message(target, MessageKind.ALERT, now, body, actor.username)
             details = {"title": body["title"], "sites": len(targets)}
-            uow.audit.append(AuditEvent(actor.username, "hub.alert", town or "*", "", details), now)
+            uow.audit.append(
+                AuditEvent(actor.username, AuditAction.HUB_ALERT, town or "*", "", details), now
+            )
             uow.commit()
         return len(targets)
 

@@ -456,6 +456,7 @@ def build_runtime(
         alerts=runtime.on_alert,
     )  # fmt: skip
     runtime.lanes, runtime.skipped = lanes, skipped
+    camera_kinds = {c.id: c.kind for c in config.cameras}
     web.gates = [
         GateInfo(
             g.id,
@@ -465,6 +466,7 @@ def build_runtime(
             g.accept_fmr,
             g.refer_fmr,
             g.door or g.airlock,
+            camera_kinds.get(g.camera or ""),
         )
         for g in config.gates
     ]

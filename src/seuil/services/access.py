@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.credentials import RevocationReason, TemplateStorage
 from seuil.ports.storage import UnitOfWork
 
@@ -39,7 +40,7 @@ def revoke_credentials(
             continue
         uow.credentials.revoke(credential.id, reason, now)
         uow.audit.append(
-            AuditEvent(actor, "credential.revoke", credential.id, reason.value,
+            AuditEvent(actor, AuditAction.CREDENTIAL_REVOKE, credential.id, reason.value,
                        {"person": person_ref}),
             now,
         )  # fmt: skip
@@ -55,7 +56,7 @@ def erase_biometrics(
     photo = uow.photos.erase(person_ref)
     if template or photo:
         uow.audit.append(
-            AuditEvent(actor, "biometrics.erase", person_ref, why,
+            AuditEvent(actor, AuditAction.BIOMETRICS_ERASE, person_ref, why,
                        {"template": template, "photo": photo}),
             now,
         )  # fmt: skip

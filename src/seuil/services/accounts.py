@@ -29,6 +29,7 @@ from seuil.domain.accounts import (
     secret_digest,
 )
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.errors import (
     AuthenticationError,
     ConflictError,
@@ -139,7 +140,7 @@ class AccountService:
             token = secrets.token_urlsafe(24)
             expiry = now + self.policy.setup_token_ttl
             uow.setup_tokens.add(SetupToken(secret_digest(token), now, expiry))
-            uow.audit.append(AuditEvent("system", "setup.token", "", "",
+            uow.audit.append(AuditEvent("system", AuditAction.SETUP_TOKEN, "", "",
                                         {"expires": expiry.isoformat()}), now)  # fmt: skip
             uow.commit()
         return token
@@ -153,7 +154,9 @@ class AccountService:
         with self._uow() as uow:
             stored = uow.setup_tokens.get(secret_digest(token.strip()))
             if stored is None or stored.used_at is not None or stored.expires_at <= now:
-                uow.audit.append(AuditEvent("anonymous", "setup.refused", "", client), now)
+                uow.audit.append(
+                    AuditEvent("anonymous", AuditAction.SETUP_REFUSED, "", client), now
+                )
                 uow.commit()
                 raise AuthenticationError(
                     "jeton d'installation invalide, déjà utilisé ou expiré "
@@ -166,8 +169,9 @@ class AccountService:
                               password_changed_at=now)  # fmt: skip
             uow.accounts.add(account)
             uow.setup_tokens.mark_used(stored.token_hash, now)
-            uow.audit.append(AuditEvent(username, "account.create", account.id, "first admin",
-                                        {"role": Role.ADMIN.value}), now)  # fmt: skip
+            uow.audit.append(AuditEvent(username, AuditAction.ACCOUNT_CREATE, account.id,
+                                        "first admin", {"role": Role.ADMIN.value}),
+                             now)  # fmt: skip
             uow.commit()
         return account
 
@@ -222,7 +226,7 @@ class AccountService:
             if uow.accounts.by_username(username) is not None:
                 raise ConflictError(f"the user name {username!r} is taken")
             uow.accounts.add(account)
-            uow.audit.append(AuditEvent(actor.username, "account.create", account.id, "",
+            uow.audit.append(AuditEvent(actor.username, AuditAction.ACCOUNT_CREATE, account.id, "",
                                         {"role": role.value}), now)  # fmt: skip
             uow.commit()
         return account
@@ -271,7 +275,8 @@ class AccountService:
                 uow.accounts.update(changed)
                 uow.sessions.delete_for_account(account.id)  # takes effect at once
                 uow.audit.append(
-                    AuditEvent(actor.username, "account.update", account.id, "", details), now
+                    AuditEvent(actor.username, AuditAction.ACCOUNT_UPDATE, account.id, "", details),
+                    now,
                 )
                 uow.commit()
         return changed
@@ -285,8 +290,8 @@ class AccountService:
         with self._uow() as uow:
             wait = max(locked_for(uow.login_throttle.get(k), now) for k in keys)
             if wait:
-                uow.audit.append(AuditEvent("anonymous", "login.throttled", username, client,
-                                            {"retry_after_s": wait}), now)  # fmt: skip
+                uow.audit.append(AuditEvent("anonymous", AuditAction.LOGIN_THROTTLED, username,
+                                            client, {"retry_after_s": wait}), now)  # fmt: skip
                 uow.commit()
                 raise LoginThrottledError(
                     f"trop d'essais : réessayez dans {wait} s (too many attempts: retry in "
@@ -311,8 +316,8 @@ class AccountService:
             elif account.role in self.policy.require_totp_for:
                 stage = SessionStage.TOTP_ENROL
             result = self._new_session(uow, account, stage, client, now)
-            uow.audit.append(AuditEvent(account.username, "login.success", account.id, client,
-                                        {"stage": stage.value}), now)  # fmt: skip
+            uow.audit.append(AuditEvent(account.username, AuditAction.LOGIN_SUCCESS, account.id,
+                                        client, {"stage": stage.value}), now)  # fmt: skip
             uow.commit()
         return result
 
@@ -327,11 +332,11 @@ class AccountService:
                                   self.policy.max_lock_s)  # fmt: skip
             uow.login_throttle.put(state)
             if state.locked_until is not None:
-                uow.audit.append(AuditEvent("anonymous", "login.lock", key, client,
+                uow.audit.append(AuditEvent("anonymous", AuditAction.LOGIN_LOCK, key, client,
                                             {"failures": state.failures,
                                              "until": state.locked_until.isoformat()}),
                                  now)  # fmt: skip
-        uow.audit.append(AuditEvent("anonymous", "login.failure", username, client,
+        uow.audit.append(AuditEvent("anonymous", AuditAction.LOGIN_FAILURE, username, client,
                                     {"factor": factor}), now)  # fmt: skip
 
     def _new_session(
@@ -369,8 +374,8 @@ class AccountService:
                 raise AuthenticationError(_WRONG)
             uow.sessions.delete(session.token_hash)
             result = self._new_session(uow, account, SessionStage.FULL, client, now)
-            uow.audit.append(AuditEvent(account.username, "login.second_factor", account.id,
-                                        client), now)  # fmt: skip
+            uow.audit.append(AuditEvent(account.username, AuditAction.LOGIN_SECOND_FACTOR,
+                                        account.id, client), now)  # fmt: skip
             uow.commit()
         return result
 
@@ -393,8 +398,8 @@ class AccountService:
             uow.accounts.update(account)
             uow.sessions.delete_for_account(account.id)
             result = self._new_session(uow, account, SessionStage.FULL, client, now)
-            uow.audit.append(AuditEvent(account.username, "account.totp_enable", account.id),
-                             now)  # fmt: skip
+            uow.audit.append(AuditEvent(account.username, AuditAction.ACCOUNT_TOTP_ENABLE,
+                                        account.id), now)  # fmt: skip
             uow.commit()
         return result
 
@@ -435,7 +440,9 @@ class AccountService:
             if session is None:
                 return
             uow.sessions.delete(session.token_hash)
-            uow.audit.append(AuditEvent(session.account_id, "logout", session.account_id), now)
+            uow.audit.append(
+                AuditEvent(session.account_id, AuditAction.LOGOUT, session.account_id), now
+            )
             uow.commit()
 
     def change_password(
@@ -446,8 +453,8 @@ class AccountService:
         with self._uow() as uow:
             account = uow.accounts.get(account_id)
             if account is None or not self._hasher.verify(account.password_hash, current):
-                uow.audit.append(AuditEvent(account_id, "password.change_refused", account_id),
-                                 now)  # fmt: skip
+                uow.audit.append(AuditEvent(account_id, AuditAction.PASSWORD_CHANGE_REFUSED,
+                                            account_id), now)  # fmt: skip
                 uow.commit()
                 raise AuthenticationError(_WRONG)
             self.check_password(new, account.username)
@@ -461,7 +468,9 @@ class AccountService:
             uow.accounts.update(account)
             uow.sessions.delete_for_account(account.id)
             result = self._new_session(uow, account, SessionStage.FULL, client, now)
-            uow.audit.append(AuditEvent(account.username, "password.change", account.id), now)
+            uow.audit.append(
+                AuditEvent(account.username, AuditAction.PASSWORD_CHANGE, account.id), now
+            )
             uow.commit()
         return result
 
@@ -490,7 +499,8 @@ class AccountService:
                          expires_at)  # fmt: skip
         with self._uow() as uow:
             uow.api_tokens.add(token)
-            uow.audit.append(AuditEvent(actor.username, "token.create", token.id, token.name,
+            uow.audit.append(AuditEvent(actor.username, AuditAction.TOKEN_CREATE, token.id,
+                                        token.name,
                                         {"scopes": sorted(p.value for p in token.scopes)}),
                              now)  # fmt: skip
             uow.commit()
@@ -510,7 +520,9 @@ class AccountService:
                 raise NotFoundError(f"no token {token_id!r}")
             if token.revoked_at is None:
                 uow.api_tokens.revoke(token_id, now)
-                uow.audit.append(AuditEvent(actor.username, "token.revoke", token_id), now)
+                uow.audit.append(
+                    AuditEvent(actor.username, AuditAction.TOKEN_REVOKE, token_id), now
+                )
                 uow.commit()
                 token = replace(token, revoked_at=now)
         return token

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.consent import ConsentGiver, ConsentRecord, ConsentState
 from seuil.domain.credentials import RevocationReason
 from seuil.domain.errors import ConflictError, NotFoundError
@@ -42,7 +43,7 @@ class ConsentService:
             )
             uow.consents.add(record)
             uow.audit.append(
-                AuditEvent(actor, "consent.record", person_ref, state.value,
+                AuditEvent(actor, AuditAction.CONSENT_RECORD, person_ref, state.value,
                            {"by": given_by.value, "form": record.form_version}),
                 now,
             )  # fmt: skip
@@ -60,6 +61,6 @@ class ConsentService:
         now = self._clock.now()
         with self._uow() as uow:
             records = uow.consents.history(person_ref)
-            uow.audit.append(AuditEvent(actor, "consent.read", person_ref), now)
+            uow.audit.append(AuditEvent(actor, AuditAction.CONSENT_READ, person_ref), now)
             uow.commit()
         return records

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.credentials import (
     CheckResult,
     Credential,
@@ -85,7 +86,7 @@ class CredentialService:
         )  # fmt: skip
         uow.credentials.add(credential)
         uow.audit.append(
-            AuditEvent(actor, "credential.issue", credential.id, "",
+            AuditEvent(actor, AuditAction.CREDENTIAL_ISSUE, credential.id, "",
                        {"person": person.ref, "storage": storage.value,
                         "until": until.isoformat()}),
             now,
@@ -124,7 +125,7 @@ class CredentialService:
             )  # fmt: skip
             uow.credentials.add(credential)
             uow.audit.append(
-                AuditEvent(actor, "credential.issue", credential.id, "",
+                AuditEvent(actor, AuditAction.CREDENTIAL_ISSUE, credential.id, "",
                            {"person": person.ref, "kind": "badge"}),
                 now,
             )  # fmt: skip
@@ -154,7 +155,7 @@ class CredentialService:
                 credential.valid_from, credential.valid_until, credential.storage,
             )  # fmt: skip
             signed = self._codec.encode(claims)
-            uow.audit.append(AuditEvent(actor, "credential.print", credential.id), now)
+            uow.audit.append(AuditEvent(actor, AuditAction.CREDENTIAL_PRINT, credential.id), now)
             uow.commit()
         return IssuedCredential(credential, signed.text)
 
@@ -162,7 +163,7 @@ class CredentialService:
         now = self._clock.now()
         with self._uow() as uow:
             found = uow.credentials.for_person(person_ref)
-            uow.audit.append(AuditEvent(actor, "credential.list", person_ref), now)
+            uow.audit.append(AuditEvent(actor, AuditAction.CREDENTIAL_LIST, person_ref), now)
             uow.commit()
         return found
 
@@ -175,7 +176,7 @@ class CredentialService:
             if credential.revoked_at is None:
                 uow.credentials.revoke(credential_id, reason, now)
                 uow.audit.append(
-                    AuditEvent(actor, "credential.revoke", credential_id, reason.value,
+                    AuditEvent(actor, AuditAction.CREDENTIAL_REVOKE, credential_id, reason.value,
                                {"person": credential.person_ref}),
                     now,
                 )  # fmt: skip

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.consent import biometrics_allowed
 from seuil.domain.credentials import RevocationReason, TemplateStorage
 from seuil.domain.errors import ConflictError, ConsentRequiredError, NotFoundError
@@ -79,7 +80,7 @@ class EnrolmentService:
                 raise ConsentRequiredError("biometric consent is not (or no longer) given")
             if built.template is None:
                 uow.audit.append(
-                    AuditEvent(actor, "enrolment.refused", person_ref, "no usable photo",
+                    AuditEvent(actor, AuditAction.ENROLMENT_REFUSED, person_ref, "no usable photo",
                                {"photos": len(photos)}),
                     now,
                 )  # fmt: skip
@@ -98,7 +99,7 @@ class EnrolmentService:
                 uow, actor, person, storage, payload, valid_until
             )
             uow.audit.append(
-                AuditEvent(actor, "enrolment.create", person_ref, "",
+                AuditEvent(actor, AuditAction.ENROLMENT_CREATE, person_ref, "",
                            {"storage": storage.value,
                             "photos_accepted": sum(c.accepted for c in built.checks)}),
                 now,
@@ -111,7 +112,7 @@ class EnrolmentService:
         now = self._clock.now()
         with self._uow() as uow:
             blob = uow.photos.get(person_ref)
-            uow.audit.append(AuditEvent(actor, "photo.read", person_ref, reason), now)
+            uow.audit.append(AuditEvent(actor, AuditAction.PHOTO_READ, person_ref, reason), now)
             uow.commit()
         return None if blob is None else self._cipher.open(blob, person_ref, PHOTO)
 

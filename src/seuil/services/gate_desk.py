@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.errors import ConflictError, StorageUnavailableError
 from seuil.domain.gate import Decision, DenyReason, GateDecision, GateMode
 from seuil.ports.clock import Clock
@@ -146,7 +147,7 @@ class GateDesk:
         with self._uow() as uow:
             uow.gate_events.add(decision)
             uow.audit.append(
-                AuditEvent(actor, "gate.settle", person_ref or gate_id, note.strip(),
+                AuditEvent(actor, AuditAction.GATE_SETTLE, person_ref or gate_id, note.strip(),
                            {"gate": gate_id, "decision": decision.decision.value,
                             "reason": reason.value if reason else None,
                             "credential": credential_id}),
@@ -176,7 +177,7 @@ class GateDesk:
         with self._uow() as uow:
             blob = uow.photos.get(person_ref)
             uow.audit.append(
-                AuditEvent(actor, "photo.read", person_ref, "contrôle visuel au portique",
+                AuditEvent(actor, AuditAction.PHOTO_READ, person_ref, "contrôle visuel au portique",
                            {"gate": gate_id}),
                 now,
             )  # fmt: skip

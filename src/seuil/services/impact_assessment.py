@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 
 from seuil.domain.accounts import Role
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.impact_assessment import (
     ImpactAssessment,
     check_identification_allowed,
@@ -30,7 +31,7 @@ class ImpactAssessmentService:
         with self._uow() as uow:
             uow.impact_assessments.add(record)
             uow.audit.append(
-                AuditEvent(actor, "dpia.record", record.reference, note.strip(),
+                AuditEvent(actor, AuditAction.DPIA_RECORD, record.reference, note.strip(),
                            {"role": role.value}),
                 record.recorded_at,
             )  # fmt: skip

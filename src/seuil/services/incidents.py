@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction, incident_action
 from seuil.domain.devices import Device, guess_kind, silent_devices
 from seuil.domain.errors import ConflictError, NotFoundError, StorageUnavailableError
 from seuil.domain.incidents import (
@@ -325,7 +326,7 @@ class IncidentService:
         else:
             report_incident(uow.outbox, before, incident)  # hub outbox, same transaction
             uow.audit.append(
-                AuditEvent("system", "incident.signal", incident.id, "",
+                AuditEvent("system", AuditAction.INCIDENT_SIGNAL, incident.id, "",
                            {**details, "signals": len(incident.signals)}),
                 now,
             )  # fmt: skip
@@ -503,7 +504,9 @@ class IncidentService:
             self._audit(uow, incident, incident.history[0], now, details)
             self._notify(uow, step, incident, incident.level, "open", now)
         else:
-            uow.audit.append(AuditEvent("system", "incident.signal", incident.id, "", details), now)
+            uow.audit.append(
+                AuditEvent("system", AuditAction.INCIDENT_SIGNAL, incident.id, "", details), now
+            )
         step.incident = incident
         return incident
 
@@ -537,7 +540,7 @@ class IncidentService:
             **(extra or {}),
         }
         uow.audit.append(
-            AuditEvent(transition.by, f"incident.{transition.action.value}", incident.id,
+            AuditEvent(transition.by, incident_action(transition.action), incident.id,
                        transition.note, details),
             now,
         )  # fmt: skip

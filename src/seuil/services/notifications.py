@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.errors import NotificationError
 from seuil.domain.notifications import Notification, NotificationStatus, RetryPolicy
 from seuil.ports.clock import Clock
@@ -110,7 +111,8 @@ class NotificationDispatcher:
             uow.notifications.update(outcome)
             if outcome.status is NotificationStatus.FAILED:
                 uow.audit.append(
-                    AuditEvent("system", "notification.failed", outcome.incident_id or "site",
+                    AuditEvent("system", AuditAction.NOTIFICATION_FAILED,
+                               outcome.incident_id or "site",
                                outcome.last_error,
                                {"notification": outcome.id, "channel": outcome.channel,
                                 "attempts": outcome.attempts}),

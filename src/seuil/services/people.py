@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.credentials import RevocationReason
 from seuil.domain.errors import ConflictError, NotFoundError
 from seuil.domain.people import Person, PersonKind, PersonStatus, new_person_ref
@@ -50,7 +51,8 @@ class PeopleService:
                 raise ConflictError(f"a {kind.value} with id {external_id!r} already exists")
             uow.people.add(person)
             uow.audit.append(
-                AuditEvent(actor, "person.create", person.ref, "", {"kind": kind.value}), now
+                AuditEvent(actor, AuditAction.PERSON_CREATE, person.ref, "", {"kind": kind.value}),
+                now,
             )
             uow.commit()
         return person
@@ -62,7 +64,7 @@ class PeopleService:
             person = uow.people.get(ref)
             if person is None:
                 raise NotFoundError(f"no person with reference {ref!r}")
-            uow.audit.append(AuditEvent(actor, "person.read", ref, reason), now)
+            uow.audit.append(AuditEvent(actor, AuditAction.PERSON_READ, ref, reason), now)
             uow.commit()
         return person
 
@@ -71,7 +73,7 @@ class PeopleService:
         with self._uow() as uow:
             found = uow.people.search(query)
             uow.audit.append(
-                AuditEvent(actor, "person.search", "", reason,
+                AuditEvent(actor, AuditAction.PERSON_SEARCH, "", reason,
                            {"results": len(found), "group": query.group or ""}),
                 now,
             )  # fmt: skip
@@ -101,7 +103,7 @@ class PeopleService:
                 updated = replace(updated, leave_date=person.leave_date or now.date())
             uow.people.update(updated)
             uow.audit.append(
-                AuditEvent(actor, "person.status", ref, reason,
+                AuditEvent(actor, AuditAction.PERSON_STATUS, ref, reason,
                            {"from": person.status.value, "to": status.value,
                             "until": until.isoformat() if until else ""}),
                 now,

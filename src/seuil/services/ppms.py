@@ -20,6 +20,7 @@ from datetime import datetime
 
 from seuil.domain import ppms as rules
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.errors import (
     ConflictError,
     DeviceError,
@@ -115,7 +116,7 @@ class PpmsService:
                 if changed:
                     uow.site_state.set_ppms(state)
                     report_mode(uow.outbox, stored, state)  # hub outbox, same transaction
-                    self._audit(uow, "ppms.fire", stored, state, now)
+                    self._audit(uow, AuditAction.PPMS_FIRE, stored, state, now)
                 if failures:
                     self._audit_failures(uow, state, failures, now)
                 uow.commit()
@@ -147,7 +148,9 @@ class PpmsService:
                 raise ConflictError(str(error)) from None
             uow.site_state.set_ppms(after)
             report_mode(uow.outbox, before, after)  # hub outbox, same transaction
-            action = "ppms.end" if after.mode is PpmsMode.NORMAL else "ppms.enter"
+            action = (
+                AuditAction.PPMS_END if after.mode is PpmsMode.NORMAL else AuditAction.PPMS_ENTER
+            )
             self._audit(uow, action, before, after, now)
             uow.commit()
         failures = self._command(rules.command_for(after.mode))
@@ -184,7 +187,7 @@ class PpmsService:
 
     @staticmethod
     def _audit(
-        uow: UnitOfWork, action: str, before: PpmsState, after: PpmsState, at: datetime
+        uow: UnitOfWork, action: AuditAction, before: PpmsState, after: PpmsState, at: datetime
     ) -> None:
         uow.audit.append(
             AuditEvent(after.by, action, "site", after.reason,
@@ -198,7 +201,7 @@ class PpmsService:
         uow: UnitOfWork, state: PpmsState, failures: tuple[DoorFailure, ...], at: datetime
     ) -> None:
         uow.audit.append(
-            AuditEvent("system", "ppms.door_failed", "site", state.mode.value,
+            AuditEvent("system", AuditAction.PPMS_DOOR_FAILED, "site", state.mode.value,
                        {"doors": {f.door: f.message for f in failures},
                         "command": rules.command_for(state.mode).value}),
             at,

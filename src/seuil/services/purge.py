@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Protocol
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.retention import DataKind, RetentionPolicy
 from seuil.ports.clock import Clock
 from seuil.ports.storage import UnitOfWork
@@ -111,7 +112,8 @@ class PurgeService:
             counts[DataKind.AUDIT_ENTRY] = uow.audit.purge_before(audit_cutoff, actor, now)
             named = _named(counts)
             uow.audit.append(
-                AuditEvent(actor, "retention.purge", "", "scheduled" if actor == ACTOR else "",
+                AuditEvent(actor, AuditAction.RETENTION_PURGE, "",
+                           "scheduled" if actor == ACTOR else "",
                            {"counts": named, "kept": kept,
                             "periods": {k.value: d for k, d in self.policy.days.items()}}),
                 now,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.credentials import RevocationReason
 from seuil.domain.errors import ConflictError
 from seuil.domain.people import PersonKind, PersonStatus, new_person_ref
@@ -66,14 +67,14 @@ class RosterService:
                 person = replace(entry.to_person(new_person_ref()), updated_at=now)
                 uow.people.add(person)
                 uow.audit.append(
-                    AuditEvent(actor, "person.create", person.ref, ACTOR_SUFFIX,
+                    AuditEvent(actor, AuditAction.PERSON_CREATE, person.ref, ACTOR_SUFFIX,
                                {"kind": person.kind.value}),
                     now,
                 )  # fmt: skip
             for change in diff.changes:
                 uow.people.update(replace(change.updated(), updated_at=now))
                 uow.audit.append(
-                    AuditEvent(actor, "person.update", change.person.ref, ACTOR_SUFFIX,
+                    AuditEvent(actor, AuditAction.PERSON_UPDATE, change.person.ref, ACTOR_SUFFIX,
                                {"fields": [f.name for f in change.fields]}),
                     now,
                 )  # fmt: skip
@@ -82,7 +83,7 @@ class RosterService:
                 uow.people.update(replace(back, leave_date=change.entry.leave_date,
                                           updated_at=now))  # fmt: skip
                 uow.audit.append(
-                    AuditEvent(actor, "person.status", change.person.ref, ACTOR_SUFFIX,
+                    AuditEvent(actor, AuditAction.PERSON_STATUS, change.person.ref, ACTOR_SUFFIX,
                                {"from": change.person.status.value, "to": "active"}),
                     now,
                 )  # fmt: skip
@@ -92,13 +93,13 @@ class RosterService:
                 leave = departure.leave_date or person.leave_date or today
                 uow.people.update(replace(left, leave_date=leave, updated_at=now))
                 uow.audit.append(
-                    AuditEvent(actor, "person.status", person.ref, departure.reason.value,
+                    AuditEvent(actor, AuditAction.PERSON_STATUS, person.ref, departure.reason.value,
                                {"from": person.status.value, "to": "left"}),
                     now,
                 )  # fmt: skip
                 withdraw_access(uow, person.ref, RevocationReason.LEFT, now, actor)
             uow.audit.append(
-                AuditEvent(actor, "roster.sync", "", source,
+                AuditEvent(actor, AuditAction.ROSTER_SYNC, "", source,
                            {"full_export": full_export, **diff.counts()}),
                 now,
             )  # fmt: skip

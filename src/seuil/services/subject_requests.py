@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.credentials import TemplateStorage
 from seuil.domain.errors import ConflictError, NotFoundError
 from seuil.domain.people import Person, PersonStatus
@@ -118,7 +119,9 @@ def erase_person(uow: UnitOfWork, person_ref: str, now: datetime, actor: str, wh
             uow.people.update(person.with_status(PersonStatus.LEFT, "erasure pending", None))
     erasure = Erasure(person_ref, template, photo, credentials, consents, events, identity,
                       tuple(exceptions))  # fmt: skip
-    uow.audit.append(AuditEvent(actor, "subject.erase", person_ref, why, erasure.counts()), now)
+    uow.audit.append(
+        AuditEvent(actor, AuditAction.SUBJECT_ERASE, person_ref, why, erasure.counts()), now
+    )
     return erasure
 
 
@@ -178,7 +181,7 @@ class SubjectRequestService:
                 ],
             }  # fmt: skip
             uow.audit.append(
-                AuditEvent(actor, "subject.export", person_ref, reason,
+                AuditEvent(actor, AuditAction.SUBJECT_EXPORT, person_ref, reason,
                            {"events": len(data["gate_events"]),
                             "audit_entries": len(data["audit_entries"])}),
                 now,

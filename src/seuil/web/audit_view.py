@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from seuil.adapters.storage.audit_log import verify_audit
 from seuil.domain.audit import AuditEntry, AuditEvent, ChainVerdict
+from seuil.domain.audit_actions import AuditAction
 
 if TYPE_CHECKING:
     from seuil.bootstrap import Site
@@ -28,7 +29,9 @@ def read_audit(
             if (not actor or e.actor == actor) and (not target or e.target == target)
         ]
         uow.audit.append(
-            AuditEvent(reader, "audit.read", target, "", {"action": action, "actor": actor}),
+            AuditEvent(
+                reader, AuditAction.AUDIT_READ, target, "", {"action": action, "actor": actor}
+            ),
             site.clock.now(),
         )
         uow.commit()  # fmt: skip
@@ -39,7 +42,7 @@ def verify(site: Site, reader: str) -> ChainVerdict:
     with site.reader() as uow:
         verdict = verify_audit(uow)
     with site.uow() as uow:
-        uow.audit.append(AuditEvent(reader, "audit.verify", "", "", {"ok": verdict.ok}),
+        uow.audit.append(AuditEvent(reader, AuditAction.AUDIT_VERIFY, "", "", {"ok": verdict.ok}),
                          site.clock.now())  # fmt: skip
         uow.commit()
     return verdict

@@ -23,6 +23,7 @@ class GateInfo:
     accept_fmr: float | None = None  # the operating points of the site file
     refer_fmr: float | None = None
     door: str | None = None
+    camera_kind: str | None = None  # as the site file declares it: "rtsp", "webcam"...
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from seuil.adapters.storage import tables as t
 from seuil.adapters.storage.db import Db
 from seuil.domain.audit import GENESIS, AuditEntry, AuditEvent, ChainVerdict, chain, verify_chain
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.errors import AuditChainBrokenError, ConflictError
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 ANCHOR_ID = 1
 CHECKPOINT_ID = 1
 VERIFY_BATCH = 1000
-PURGE_ACTION = "audit.purge"
+PURGE_ACTION = AuditAction.AUDIT_PURGE
 # One statement object, values bound at execution: SQLAlchemy compiles it once (a
 # ``.values(...)`` statement per entry was compiled again for every entry).
 _INSERT_ENTRY = sa.insert(t.audit_log)

@@ -1,8 +1,9 @@
-"""/people: list (paginated), get, create; consent; credentials (issue, list, revoke)."""
+"""/people: list (paginated), search by name (POST), get, create; consent; credentials."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 
 from seuil.domain.people import PersonKind, PersonStatus
 from seuil.domain.permissions import Permission
@@ -13,6 +14,7 @@ from seuil.web.api.schemas import (
     ConsentOut,
     CredentialOut,
     PeoplePage,
+    PeopleSearchIn,
     PersonIn,
     PersonOut,
     RevokeIn,
@@ -23,24 +25,43 @@ from seuil.web.routes.people import site_of
 P = Permission
 router = APIRouter(tags=["people"])
 Ref = str
+MOVED_SEARCH = ("names are searched with POST /api/v1/people/search "
+                "(a name in a URL stays in proxy and access logs)")  # fmt: skip
 
 
 @router.get("/people", response_model=PeoplePage)
 def list_people(
-    request: Request, q: str | None = Query(None, max_length=100),
-    group: str | None = Query(None, max_length=32), kind: PersonKind | None = None,
-    status_: PersonStatus | None = Query(None, alias="status"),
+    request: Request, group: str | None = Query(None, max_length=32),
+    kind: PersonKind | None = None, status_: PersonStatus | None = Query(None, alias="status"),
     limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=1_000_000),
     identity: Identity = requires(P.VIEW_PEOPLE),
 ) -> PeoplePage:  # fmt: skip
+    """The roster page by page; a name search is ``POST /people/search``."""
+    if "q" in request.query_params:  # the old name filter: refuse it, never ignore it
+        raise RequestValidationError([{"loc": ("query", "q"), "type": "value_error",
+                                       "msg": MOVED_SEARCH}])  # fmt: skip
+    query = PeopleQuery(kind=kind, status=status_, group=group or None, limit=limit,
+                        offset=offset)  # fmt: skip
+    return _page(request, identity, query, "api")
+
+
+@router.post("/people/search", response_model=PeoplePage)
+def search_people(
+    request: Request, body: PeopleSearchIn, identity: Identity = requires(P.VIEW_PEOPLE)
+) -> PeoplePage:
+    """Search by name; the name travels in the body so that no URL carries it."""
+    query = PeopleQuery(kind=body.kind, status=body.status, group=body.group or None,
+                        text=body.query, limit=body.limit, offset=body.offset)  # fmt: skip
+    return _page(request, identity, query, "api search")
+
+
+def _page(request: Request, identity: Identity, query: PeopleQuery, reason: str) -> PeoplePage:
     site = site_of(request)
-    query = PeopleQuery(kind=kind, status=status_, group=group or None, text=q or None,
-                        limit=limit, offset=offset)  # fmt: skip
-    found = site.people.search(identity.account.username, query, "api")
+    found = site.people.search(identity.account.username, query, reason)
     with site.reader() as uow:
         total = uow.people.count(query)
-    return PeoplePage(items=[PersonOut.of(p) for p in found], total=total, limit=limit,
-                      offset=offset)  # fmt: skip
+    return PeoplePage(items=[PersonOut.of(p) for p in found], total=total, limit=query.limit,
+                      offset=query.offset)  # fmt: skip
 
 
 @router.get("/people/{ref}", response_model=PersonOut)

@@ -8,9 +8,9 @@ one exception by design is :class:`TokenCreated.token`, the API token shown once
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from seuil.domain.accounts import Account, ApiToken, Role
 from seuil.domain.audit import AuditEntry
@@ -47,6 +47,20 @@ class PeoplePage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class PeopleSearchIn(BaseModel):
+    """A name search: in the request body, never in the URL (proxies and logs keep URLs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                            pattern=r"^[^\x00-\x1f]*$")]  # fmt: skip
+    group: str | None = Field(None, max_length=32)
+    kind: PersonKind | None = None
+    status: PersonStatus | None = None
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
 
 
 class PersonIn(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.permissions import Permission
 from seuil.services.accounts import Identity
 from seuil.web.audit_view import read_audit, verify
@@ -25,7 +26,7 @@ def audit_page(
     entries = read_audit(site, identity.account.username, action=action, actor=actor,
                          target=target, limit=limit)  # fmt: skip
     return render(request, "audit.html", entries=entries, action=action, actor=actor,
-                  target=target, limit=limit, verdict=None)  # fmt: skip
+                  target=target, limit=limit, verdict=None, actions=list(AuditAction))  # fmt: skip
 
 
 @router.get("/audit/verify")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from seuil.domain.audit import AuditEvent
+from seuil.domain.audit_actions import AuditAction
 from seuil.domain.errors import ConflictError
 from seuil.domain.permissions import Permission
 from seuil.services.accounts import Identity
@@ -48,7 +49,7 @@ def set_heightened(
     runtime.set_heightened(enabled == "on")
     site = site_of(request)
     with site.uow() as uow:
-        event = AuditEvent(identity.account.username, "settings.heightened", "site", "",
+        event = AuditEvent(identity.account.username, AuditAction.SETTINGS_HEIGHTENED, "site", "",
                            {"enabled": enabled == "on"})  # fmt: skip
         uow.audit.append(event, site.clock.now())
         uow.commit()
