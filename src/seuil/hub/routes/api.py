@@ -130,6 +130,25 @@ async def get_messages(
     return JSONResponse({"messages": [m.to_wire() for m in found]})
 
 
+MAX_ANCHORS_PAGE = 5000
+
+
+@router.get("/sites/{site}/anchors", summary="Ancres d'audit du site (its audit anchors)")
+async def get_anchors(
+    site: str,
+    request: Request,
+    after: int = Query(0, ge=0, le=MAX_SEQ),
+    limit: int = Query(MAX_ANCHORS_PAGE, ge=1, le=MAX_ANCHORS_PAGE),
+) -> JSONResponse:
+    """The heads of the site's audit chain it sent (``audit.anchor`` events after event
+    ``after``, oldest first): what the site checks its chain against."""
+    token = _site_token(request, site)
+    found = await run_in_threadpool(
+        _hub(request).ingest.anchors, site, token, after, limit, client_address(request)
+    )
+    return JSONResponse({"anchors": [a.to_wire() for a in found]})
+
+
 @router.get("/board", tags=["board"], summary="Le tableau régional (the regional board)")
 def board(request: Request, identity: Identity = requires(Permission.HUB_VIEW)) -> JSONResponse:
     found = _hub(request).service.board(identity.account)
