@@ -15,8 +15,9 @@ checkpoint is itself part of the chain (a forged one does not match it). Entries
 verified before they are deleted: a broken chain is never purged out of sight.
 
 A chain kept in the same database only proves that nobody edited entries *without
-recomputing every later hash*; exporting the anchor elsewhere (the hub) from time to
-time makes wholesale rewriting detectable too.
+recomputing every later hash*; the head exported to the regional hub from time to time
+(``audit.anchor`` events, checked by :func:`verify_anchors`) makes wholesale rewriting
+detectable too.
 """
 
 from __future__ import annotations
