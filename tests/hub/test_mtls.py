@@ -129,6 +129,12 @@ def test_a_certificate_must_name_the_site_it_speaks_for(
         _deliver(env, tls_hub, tmp_path, monkeypatch, ca_file=pki.bundle,
                  client_cert_file=other.cert, client_key_file=other.key)  # fmt: skip
     assert env.stored(SITE) == [] and env.stored(OTHER) == []
+    # Every site route checks it: site A's anchors are not read with site B's certificate.
+    context = link_tls_context(pki.bundle, other.cert, other.key)
+    with httpx.Client(verify=context, timeout=10) as http:
+        anchors = http.get(f"{tls_hub}/hub/api/v1/sites/{SITE}/anchors",
+                           headers={"Authorization": f"Bearer {env.tokens[SITE]}"})  # fmt: skip
+    assert anchors.status_code == 403
     # The same certificate for its own site delivers; so does site A's for site A.
     assert _post_with(tls_hub, pki, other, OTHER, env.tokens[OTHER]).status_code == 200
     own = pki.issue("own", SITE, server=False)
@@ -152,6 +158,10 @@ def test_behind_a_terminator_the_certificate_header_names_the_site(
         return quote(issued.cert.read_text(), safe="")
 
     assert post({}).status_code == 403  # the terminator passed no certificate
+    required = create_hub_app(env.hub, HubWebOptions(site_certificates=True))
+    with TestClient(required) as client:  # certificates required, none presented
+        answer = client.get(f"/hub/api/v1/sites/{SITE}/messages", headers=auth)
+    assert answer.status_code == 403 and answer.json()["code"] == "site_certificate_refused"
     assert post({"X-Client-Cert": "garbage"}).status_code == 403
     other = pki.issue("other", OTHER, server=False)
     assert post({"X-Client-Cert": escaped(other)}).json()["code"] == "site_certificate_refused"
