@@ -36,9 +36,11 @@ from seuil.settings import (
 
 if TYPE_CHECKING:
     from seuil.adapters.doors.commander import DoorsCommander
-    from seuil.adapters.hub_link import HubForwarder
+    from seuil.adapters.hub_link import HubForwarder, LinkOptions
     from seuil.adapters.live import MemoryLiveBus
     from seuil.adapters.storage.hub_outbox import OutboxConfig
+    from seuil.adapters.storage.unit_of_work import SqlUnitOfWork
+    from seuil.domain.audit import AnchorVerdict, ChainVerdict
     from seuil.domain.gate import GateDecision, GateMode
     from seuil.domain.incidents import EscalationPolicy
     from seuil.domain.lane import LaneAlert
@@ -281,23 +283,30 @@ class Site:
 
     def hub_forwarder(self) -> HubForwarder:
         """The hub link's forwarder (start it with ``.start()``); needs ``hub_link.url``."""
-        from seuil.adapters.hub_link import HubForwarder, LinkOptions
-        from seuil.adapters.hub_link.secret import read_hub_token
+        from seuil.adapters.hub_link import HubForwarder
 
-        link = self.settings.hub_link
-        if not link.url:
-            raise ConfigurationError("no hub link configured (hub_link.url)")
-        options = LinkOptions(
-            hub_url=link.url, site_id=self.settings.site.id,
-            token=read_hub_token(link.token_file), batch_size=link.batch_size,
-            timeout_s=link.timeout_s, backoff_initial_s=link.backoff_initial_s,
-            backoff_max_s=link.backoff_max_s, idle_poll_s=link.idle_poll_s,
-            messages_poll_s=link.messages_poll_s,
-            heartbeat_s=link.heartbeat_s, counts_interval_s=link.counts_interval_s,
-            ca_file=link.ca_file, client_cert_file=link.client_cert_file,
-            client_key_file=link.client_key_file,
-        )  # fmt: skip
+        options = link_options(self.settings)
         return HubForwarder(self.uow, self.clock, options, publish=self.bus.publish)
+
+    def anchor_audit(self) -> int | None:
+        """Queue the audit chain's head for the hub now (the link sends it); the event's
+        sequence number, or None without a hub link."""
+        from seuil.services.hub_events import report_audit_anchor
+
+        with self.uow() as uow:
+            queued = report_audit_anchor(uow.outbox, uow.audit, self.clock.now())
+            uow.commit()
+        return queued.seq if queued else None
+
+    def verify_audit(self) -> tuple[ChainVerdict, AnchorVerdict | None]:
+        """The audit chain, and (with a hub link) the chain against the hub's anchors."""
+        from seuil.adapters.storage.audit_log import verify_audit
+
+        with self.reader() as uow:
+            verdict = verify_audit(uow)
+        if not self.settings.hub_link.url:
+            return verdict, None
+        return verdict, verify_against_hub(self.settings, self.reader)
 
     # -- the incident engine (built on first use) ----------------------------------------
 
@@ -362,6 +371,43 @@ class Site:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def link_options(settings: Settings) -> LinkOptions:
+    """The hub link's options from the settings (reads the token file)."""
+    from seuil.adapters.hub_link import LinkOptions
+    from seuil.adapters.hub_link.secret import read_hub_token
+
+    link = settings.hub_link
+    if not link.url:
+        raise ConfigurationError("no hub link configured (hub_link.url)")
+    return LinkOptions(
+        hub_url=link.url, site_id=settings.site.id,
+        token=read_hub_token(link.token_file), batch_size=link.batch_size,
+        timeout_s=link.timeout_s, backoff_initial_s=link.backoff_initial_s,
+        backoff_max_s=link.backoff_max_s, idle_poll_s=link.idle_poll_s,
+        messages_poll_s=link.messages_poll_s, heartbeat_s=link.heartbeat_s,
+        anchor_s=link.anchor_s, counts_interval_s=link.counts_interval_s,
+        ca_file=link.ca_file, client_cert_file=link.client_cert_file,
+        client_key_file=link.client_key_file,
+    )  # fmt: skip
+
+
+def verify_against_hub(settings: Settings, reader: Callable[[], SqlUnitOfWork]) -> AnchorVerdict:
+    """The site's audit chain against the anchors the hub keeps for it. A hub that
+    cannot be asked gives a verdict that says so (``unavailable``), not a failure."""
+    from seuil.adapters.hub_link import LinkError
+    from seuil.adapters.hub_link.forwarder import fetch_anchors
+    from seuil.adapters.storage.audit_log import verify_anchors
+    from seuil.domain.audit import AnchorVerdict
+
+    try:
+        anchors = fetch_anchors(link_options(settings))
+    except (LinkError, ConfigurationError) as exc:
+        logger.warning("audit anchors not checked: %s", exc.message)
+        return AnchorVerdict(unavailable=exc.message)
+    with reader() as uow:
+        return verify_anchors(uow, [(a.audit_seq, a.head_hash) for a in anchors])
 
 
 def build_site(settings: Settings | None = None) -> Site:

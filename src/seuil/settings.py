@@ -123,6 +123,8 @@ class HubLinkSettings(_Strict):
     idle_poll_s: float = Field(0.5, gt=0)  # empty outbox: look again after this (local)
     messages_poll_s: float = Field(5.0, gt=0)  # idle: ask the hub for messages this often
     heartbeat_s: float = Field(60.0, gt=0)
+    # The audit chain's head goes to the hub this often (and at each start of the link).
+    anchor_s: float = Field(900.0, ge=1)
     counts_interval_s: int = Field(60, ge=10, le=3600)
     # TLS: the region's CA bundle (when the hub's certificate is not from a public CA),
     # and for mutual TLS the site's client certificate and its key (a file, mode 0600).

@@ -110,9 +110,17 @@ def test_hub_link_once_drains_a_sites_outbox(
         monkeypatch.delenv("SEUIL_SITE_KEY", raising=False)
         monkeypatch.setenv("SEUIL_HUB_LINK__URL", f"http://{host}:{port}")
         monkeypatch.setenv("SEUIL_HUB_LINK__TOKEN_FILE", str(token_file))
-        assert "1 événement(s) envoyé(s)" in run("hub-link", "--once")  # the first heartbeat
+        # The first heartbeat and the audit chain's first anchor.
+        assert "2 événement(s) envoyé(s)" in run("hub-link", "--once")
         with hub.uow() as uow:
-            assert [k for _, _, k in uow.hub.events_of("0830042X")] == ["heartbeat"]
+            kinds = [k for _, _, k in uow.hub.events_of("0830042X")]
+        assert kinds == ["heartbeat", "audit.anchor"]
+        # On demand: queued, then sent; `audit verify` checks the chain against both.
+        assert "ancre mise en file" in run("audit", "anchor")
+        # The queued anchor, and this run's own heartbeat and anchor.
+        assert "3 événement(s) envoyé(s)" in run("hub-link", "--once")
+        verified = run("audit", "verify")  # the chain is still empty: one head, thrice
+        assert "ancres du centre régional : 1 vérifiées" in verified and "OK" in verified
         token_file.write_text("hub_wrong")
         assert "refused the site's credential" in run("hub-link", "--once", code=16)
     hub.close()

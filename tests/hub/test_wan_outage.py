@@ -91,7 +91,7 @@ def test_a_wan_outage_loses_nothing_and_doubles_nothing(
     try:
         for _ in range(60):
             _deny(site)
-        assert wait_until(lambda: len(env.stored(SITE)) >= 61)  # 60 denials + a heartbeat
+        assert wait_until(lambda: len(env.stored(SITE)) >= 62)  # 60 denials, a heartbeat, an anchor
         proxy.cut()  # the WAN goes down
         for _ in range(240):  # the site keeps working: every decision is recorded at once
             _deny(site)
@@ -100,7 +100,7 @@ def test_a_wan_outage_loses_nothing_and_doubles_nothing(
         with site.uow() as uow:
             assert uow.outbox.backlog() >= 240  # queued on the site, not lost
         stored_during = len(env.stored(SITE))
-        assert stored_during <= 61 + 50  # at most the batch in flight when the link was cut
+        assert stored_during <= 62 + 50  # at most the batch in flight when the link was cut
         proxy.restore()  # the link returns
         expected = _site_outbox(site)
         assert len(expected) >= 301
@@ -114,7 +114,8 @@ def test_a_wan_outage_loses_nothing_and_doubles_nothing(
     kinds = [k for _, _, k in stored]
     assert kinds.count(EventKind.GATE_DENIAL.value) == 300
     assert kinds.count(EventKind.HEARTBEAT.value) == 1
-    assert set(kinds) <= {"gate.denial", "heartbeat", "gate.counts"}  # counts: minutes closed
+    assert kinds.count(EventKind.AUDIT_ANCHOR.value) == 1  # at the start, like the heartbeat
+    assert set(kinds) <= {"gate.denial", "heartbeat", "gate.counts", "audit.anchor"}
     with env.hub.uow() as uow:
         record = uow.hub.get_site(SITE)
     assert record is not None and record.high_water == len(expected) == record.events

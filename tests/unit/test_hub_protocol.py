@@ -19,6 +19,7 @@ from seuil.domain.hub import (
     ForbiddenFieldError,
     HubMessage,
     Pseudonymizer,
+    audit_anchor_body,
     check_body,
     device_health_body,
     gate_counts_body,
@@ -63,6 +64,7 @@ def _every_body() -> dict[EventKind, dict[str, object]]:
         EventKind.DEVICE_HEALTH: device_health_body(9, 10, 2, ["sia:0042"]),
         EventKind.PPMS_MODE: ppms_mode_body("confinement", "normal", STAFF, PSEUDO),
         EventKind.HEARTBEAT: heartbeat_body(12, "seuil-0.1"),
+        EventKind.AUDIT_ANCHOR: audit_anchor_body(1207, "ab" * 32, 1180, T0),
     }
 
 
@@ -117,6 +119,9 @@ def test_a_forbidden_field_is_refused_at_build_time(field: str) -> None:
         (EventKind.INCIDENT_OPENED, {"severity": 9}, "outside"),
         (EventKind.DEVICE_HEALTH, {"panels_silent": "sia:1"}, "list"),
         (EventKind.PPMS_MODE, {"actor": "Mme Durand"}, "pseudonymous"),
+        (EventKind.AUDIT_ANCHOR, {"head_hash": "Mme Durand"}, "SHA-256"),
+        (EventKind.AUDIT_ANCHOR, {"head_hash": "AB" * 32}, "SHA-256"),
+        (EventKind.AUDIT_ANCHOR, {"audit_seq": -1}, "outside"),
     ],
 )
 def test_values_out_of_bounds_are_refused(kind: EventKind, change: dict, message: str) -> None:

@@ -53,6 +53,9 @@ def serve(
         secure_cookies=behind_tls_proxy or bool(tls) or hub.settings.secure_cookies,
         max_batch_bytes=hub.settings.max_batch_bytes,
         timezone=hub.settings.timezone,
+        # With a client CA, each site's certificate must name its site (seuil.hub.tls).
+        site_certificates=tls_client_ca is not None or hub.settings.site_certificates,
+        client_cert_header=hub.settings.client_cert_header,
     )
     app = create_hub_app(hub, options)
     scheme = "https" if tls else "http"

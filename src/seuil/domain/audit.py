@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -105,3 +105,67 @@ def verify_chain(
         prev_hash = entry.hash
         expected += 1
     return ChainVerdict(True, count)
+
+
+# -- anchors kept off the site (the regional hub) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditHead:
+    """The chain's head: the last entry's seq and hash, and how many entries are kept."""
+
+    seq: int
+    hash: str
+    entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorVerdict:
+    """The chain against the heads it had when they were sent off the site.
+
+    ``rewritten_seq``: the first anchored entry that no longer hashes to the anchored
+    value (or no longer exists): the chain was rewritten or cut since. ``purged``:
+    anchors older than the retention checkpoint, whose entries are gone (not checkable,
+    not tampering). ``unavailable``: why the anchors could not be read (no check done).
+    """
+
+    checked: int = 0
+    purged: int = 0
+    rewritten_seq: int | None = None
+    anchored_hash: str = ""
+    unavailable: str = ""
+
+    @property
+    def rewritten(self) -> bool:
+        return self.rewritten_seq is not None
+
+
+def check_anchors(
+    anchors: Iterable[tuple[int, str]],
+    hashes: Callable[[Collection[int]], Mapping[int, str]],
+    checkpoint_seq: int = 0,
+    checkpoint_hash: str = GENESIS,
+) -> AnchorVerdict:
+    """Check each anchor ``(seq, hash)``: the entry ``seq`` must still hash to ``hash``.
+
+    ``hashes(seqs)`` gives the stored hash of each entry that exists. An anchor at or
+    before the retention checkpoint: the checkpoint's own entry is compared with the
+    checkpoint's hash, earlier ones are counted as purged. Seq 0 is the empty chain.
+    """
+    wanted = sorted({(seq, digest) for seq, digest in anchors})
+    found = hashes([seq for seq, _ in wanted if seq > checkpoint_seq])
+    checked = purged = 0
+    for seq, digest in wanted:
+        if seq == 0:
+            expected: str | None = GENESIS
+        elif seq < checkpoint_seq:
+            purged += 1
+            continue
+        elif seq == checkpoint_seq:
+            expected = checkpoint_hash
+        else:
+            expected = found.get(seq)
+        if expected != digest:
+            return AnchorVerdict(checked, purged, seq, digest)
+        checked += 1
+    return AnchorVerdict(checked, purged)

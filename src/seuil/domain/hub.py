@@ -40,8 +40,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALLOWED",
+    "AUDIT_HASH",
     "FORBIDDEN_FIELDS",
     "MAX_BATCH_EVENTS",
+    "AnchoredHead",
     "Envelope",
     "EventKind",
     "FieldSpec",
@@ -49,6 +51,7 @@ __all__ = [
     "HubMessage",
     "MessageKind",
     "Pseudonymizer",
+    "audit_anchor_body",
     "check_body",
     "device_health_body",
     "gate_counts_body",
@@ -65,6 +68,7 @@ MAX_SEQ = 2**63 - 1  # a signed 64-bit column (SQLite INTEGER, PostgreSQL BIGINT
 SITE_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 KEY = re.compile(r"^[0-9a-f]{32}$")
 PSEUDONYM = re.compile(r"^ps_[0-9a-f]{32}$")
+AUDIT_HASH = re.compile(r"^[0-9a-f]{64}$")  # an audit entry's SHA-256, hexadecimal
 SYSTEM = "system"
 
 
@@ -76,6 +80,7 @@ class EventKind(StrEnum):
     DEVICE_HEALTH = "device.health"  # cameras online/total, silent panels
     PPMS_MODE = "ppms.mode"  # the site's safety mode changed
     HEARTBEAT = "heartbeat"
+    AUDIT_ANCHOR = "audit.anchor"  # the head of the site's audit chain, kept off the site
 
 
 class ForbiddenFieldError(DataFormatError):
@@ -121,7 +126,7 @@ _DENY_REASONS = frozenset(
 class FieldSpec:
     """One allowed body field: its type and bounds."""
 
-    kind: str  # "str", "int", "bool", "pseudonym", "str_list", "time"
+    kind: str  # "str", "int", "bool", "pseudonym", "str_list", "time", "sha256"
     required: bool = True
     choices: frozenset[str] | None = None
     max_len: int = 64
@@ -150,6 +155,9 @@ class FieldSpec:
                 raise ForbiddenFieldError(
                     f"{name}: {value} is outside [{self.minimum}, {self.maximum}]"
                 )
+        elif self.kind == "sha256":
+            if not isinstance(value, str) or not AUDIT_HASH.match(value):
+                raise ForbiddenFieldError(f"{name}: 64 lowercase hexadecimal digits (SHA-256)")
         elif self.kind == "bool":
             if not isinstance(value, bool):
                 raise ForbiddenFieldError(f"{name}: true or false is required")
@@ -214,6 +222,14 @@ ALLOWED: Mapping[EventKind, Mapping[str, FieldSpec]] = MappingProxyType(
         EventKind.HEARTBEAT: {
             "outbox_backlog": _COUNT,
             "version": FieldSpec("str", max_len=32),
+        },
+        # The audit chain's head (seq and hash of the last entry), how many entries the
+        # site keeps and when: hashes and counts, nothing about anyone.
+        EventKind.AUDIT_ANCHOR: {
+            "audit_seq": FieldSpec("int", maximum=MAX_SEQ),
+            "head_hash": FieldSpec("sha256"),
+            "entries": FieldSpec("int", maximum=MAX_SEQ),
+            "at": FieldSpec("time", max_len=40),
         },
     }
 )
@@ -442,6 +458,52 @@ def heartbeat_body(outbox_backlog: int, version: str) -> dict[str, Any]:
     return check_body(
         EventKind.HEARTBEAT, {"outbox_backlog": outbox_backlog, "version": version[:32]}
     )
+
+
+def audit_anchor_body(audit_seq: int, head_hash: str, entries: int, at: datetime) -> dict[str, Any]:
+    """The head of the site's audit chain at ``at`` (0 and the genesis hash: empty)."""
+    return check_body(
+        EventKind.AUDIT_ANCHOR,
+        {"audit_seq": audit_seq, "head_hash": head_hash, "entries": entries,
+         "at": at.isoformat()},
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class AnchoredHead:
+    """An audit anchor as the hub keeps it and gives it back to its site: event ``seq``,
+    the chain's head then (``audit_seq``, ``head_hash``), the entries kept, and when."""
+
+    seq: int
+    audit_seq: int
+    head_hash: str
+    entries: int
+    at: datetime
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> AnchoredHead:
+        body = envelope.body
+        return cls(envelope.seq, body["audit_seq"], body["head_hash"], body["entries"],
+                   _parse_time(body["at"], "at"))  # fmt: skip
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"seq": self.seq, "audit_seq": self.audit_seq, "head_hash": self.head_hash,
+                "entries": self.entries, "at": self.at.isoformat()}  # fmt: skip
+
+    @classmethod
+    def from_wire(cls, data: Any) -> AnchoredHead:
+        """One anchor from the hub's answer, checked like the event it came from."""
+        if not isinstance(data, Mapping) or set(data) != {"seq", "audit_seq", "head_hash",
+                                                          "entries", "at"}:  # fmt: skip
+            raise DataFormatError("an audit anchor has seq, audit_seq, head_hash, entries, at")
+        seq = data["seq"]
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
+            raise DataFormatError("an audit anchor's seq is a positive integer")
+        body = check_body(
+            EventKind.AUDIT_ANCHOR, {k: data[k] for k in ALLOWED[EventKind.AUDIT_ANCHOR]}
+        )
+        return cls(seq, body["audit_seq"], body["head_hash"], body["entries"],
+                   _parse_time(body["at"], "at"))  # fmt: skip
 
 
 # --------------------------------------------------------------- hub -> site messages

@@ -34,6 +34,10 @@ class HubWebOptions:
     max_batch_bytes: int = 2_000_000
     timezone: str = "Europe/Paris"  # the zone the pages show times in
     sse_keepalive_s: float = 15.0  # a comment on an idle live stream this often
+    # Mutual TLS: every site API request must come with a client certificate naming its
+    # site (seuil.hub.tls); behind a terminator, the header it puts the certificate in.
+    site_certificates: bool = False
+    client_cert_header: str | None = None
 
 
 def local_time(zone: ZoneInfo) -> Callable[[datetime, str], str]:
@@ -108,5 +112,7 @@ def app_from_env() -> FastAPI:
     hub = Hub(settings)
     options = HubWebOptions(secure_cookies=settings.secure_cookies,
                             max_batch_bytes=settings.max_batch_bytes,
-                            timezone=settings.timezone)  # fmt: skip
+                            timezone=settings.timezone,
+                            site_certificates=settings.site_certificates,
+                            client_cert_header=settings.client_cert_header)  # fmt: skip
     return create_hub_app(hub, options)

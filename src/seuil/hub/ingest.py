@@ -21,7 +21,14 @@ from typing import Any
 
 from seuil.domain.accounts import secret_digest
 from seuil.domain.errors import DataFormatError
-from seuil.domain.hub import MAX_BATCH_EVENTS, MAX_SEQ, Envelope, EventKind, HubMessage
+from seuil.domain.hub import (
+    MAX_BATCH_EVENTS,
+    MAX_SEQ,
+    AnchoredHead,
+    Envelope,
+    EventKind,
+    HubMessage,
+)
 from seuil.hub.model import (
     BatchFormatError,
     ForeignEventsError,
@@ -88,6 +95,14 @@ class HubIngest:
             uow.hub.touch_site(site_id, self._clock.now())
             uow.commit()
         return found
+
+    def anchors(
+        self, site_id: str, token: str, after: int, limit: int, client: str = ""
+    ) -> list[AnchoredHead]:
+        """The site's own audit anchors (its token; never another site's)."""
+        with self._uow() as uow:
+            self._check(uow, site_id, token, client, lock=False)
+            return uow.hub.anchors_of(site_id, after, limit)
 
     def ingest(self, site_id: str, token: str, payload: Any, client: str = "") -> IngestResult:
         self.authenticate(site_id, token, client)
@@ -174,8 +189,11 @@ def _project(uow: HubUnitOfWork, new: list[Envelope], now: Any) -> None:
     not one per event: a batch is mostly counts and heartbeats)."""
     latest: dict[EventKind, Envelope] = {}
     incidents: dict[str, list[Envelope]] = {}
+    anchors: list[AnchoredHead] = []
     for env in new:  # in seq order
-        if env.kind in _INCIDENT_KINDS:
+        if env.kind is EventKind.AUDIT_ANCHOR:
+            anchors.append(AnchoredHead.of(env))
+        elif env.kind in _INCIDENT_KINDS:
             incidents.setdefault(env.body["incident_id"], []).append(env)
         elif env.kind in (EventKind.PPMS_MODE, EventKind.DEVICE_HEALTH, EventKind.HEARTBEAT):
             latest[env.kind] = env
@@ -190,6 +208,8 @@ def _project(uow: HubUnitOfWork, new: list[Envelope], now: Any) -> None:
         uow.hub.project_health(latest[EventKind.DEVICE_HEALTH])
     if EventKind.HEARTBEAT in latest:
         uow.hub.project_heartbeat(latest[EventKind.HEARTBEAT])
+    if anchors:
+        uow.hub.insert_anchors(new[0].site, anchors, now)
 
 
 def _changes(site_id: str, new: list[Envelope]) -> list[tuple[str, Mapping[str, object]]]:

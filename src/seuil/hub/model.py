@@ -23,6 +23,13 @@ class ForeignEventsError(PermissionDeniedError):
     code = "foreign_site_events"
 
 
+class SiteCertificateError(PermissionDeniedError):
+    """The client certificate names another site than the one the request speaks for
+    (or, when certificates are required, there is none)."""
+
+    code = "site_certificate_refused"
+
+
 class BatchFormatError(DataFormatError):
     code = "malformed_batch"
 

@@ -19,6 +19,11 @@ class HubSettings(BaseSettings):
     secure_cookies: bool = False
     # The pages show times in this zone (the stored times stay UTC).
     timezone: str = "Europe/Paris"
+    # Mutual TLS: refuse site API requests without a client certificate naming the site
+    # (set by ``seuil hub serve --tls-client-ca``); behind a TLS terminator, the request
+    # header in which it passes the verified certificate (nginx: $ssl_client_escaped_cert).
+    site_certificates: bool = False
+    client_cert_header: str | None = Field(None, pattern=r"^[A-Za-z0-9-]{1,64}$")
 
     @field_validator("timezone")
     @classmethod

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from seuil.adapters.storage.db import Db
-from seuil.domain.hub import Envelope, EventKind, HubMessage, MessageKind
+from seuil.domain.hub import AnchoredHead, Envelope, EventKind, HubMessage, MessageKind
 from seuil.hub import tables as h
 from seuil.hub.model import (
     Assignment,
@@ -119,6 +119,25 @@ class HubStore:
         # executemany: psycopg pipelines it; a multi-VALUES statement measured slower
         # (SQLAlchemy compiles a new 1,400-parameter statement for every batch size).
         self._db.execute(sa.insert(h.events), rows)
+
+    def insert_anchors(self, site_id: str, anchors: Sequence[AnchoredHead], at: datetime) -> None:
+        if anchors:
+            self._db.execute(sa.insert(h.audit_anchors), [
+                {"site": site_id, "seq": a.seq, "audit_seq": a.audit_seq,
+                 "head_hash": a.head_hash, "entries": a.entries, "anchored_at": a.at,
+                 "received_at": at}
+                for a in anchors
+            ])  # fmt: skip
+
+    def anchors_of(self, site_id: str, after: int, limit: int) -> list[AnchoredHead]:
+        """The site's audit anchors after event ``after``, oldest first."""
+        a = h.audit_anchors.c
+        rows = self._db.execute(
+            sa.select(a.seq, a.audit_seq, a.head_hash, a.entries, a.anchored_at)
+            .where(a.site == site_id, a.seq > after).order_by(a.seq).limit(limit)
+        )  # fmt: skip
+        return [AnchoredHead(int(r.seq), int(r.audit_seq), r.head_hash, int(r.entries),
+                             _utc(r.anchored_at)) for r in rows]  # fmt: skip
 
     def seqs_above(self, site_id: str, seq: int, limit: int = 100_000) -> list[int]:
         e = h.events

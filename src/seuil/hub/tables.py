@@ -155,3 +155,18 @@ messages = sa.Table(
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Index("ix_hub_messages_site_id", "site", "id"),
 )
+
+# The heads of each site's audit chain it sent (``audit.anchor`` events), kept here so a
+# site can check that its chain was not rewritten since (migration 0002). ``seq`` is the
+# event's; the same head may be anchored twice (nothing written in between).
+audit_anchors = sa.Table(
+    "hub_audit_anchors",
+    metadata,
+    sa.Column("site", sa.String(32), primary_key=True),
+    sa.Column("seq", _BIG, primary_key=True, autoincrement=False),
+    sa.Column("audit_seq", _BIG, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("entries", _BIG, nullable=False),
+    sa.Column("anchored_at", UtcDateTime, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+)

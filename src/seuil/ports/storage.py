@@ -14,7 +14,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from seuil.domain.audit import AuditEntry, AuditEvent
+from seuil.domain.audit import AuditEntry, AuditEvent, AuditHead
 from seuil.domain.consent import ConsentRecord
 from seuil.domain.credentials import Credential, RevocationReason, TemplateStorage
 from seuil.domain.devices import Device
@@ -102,6 +102,7 @@ class AuditLog(Protocol):
         self, person_ref: str, other_targets: Collection[str] = (), limit: int = 10_000
     ) -> list[AuditEntry]: ...
     def purgeable(self, cutoff: datetime) -> tuple[int, int]: ...
+    def head(self) -> AuditHead: ...
     def purge_before(self, cutoff: datetime, actor: str, at: datetime) -> int: ...
 
 

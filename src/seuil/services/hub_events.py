@@ -1,19 +1,24 @@
 """What the use cases queue for the regional hub, in their own unit of work.
 
 Called right after the change is written (same transaction): an incident opened, each
-new step of its history, a PPMS mode change. The bodies come from the protocol's
-builders (the allow-list); people only as the outbox's pseudonyms; the free-text notes
-and reasons stay on the site. Without a hub link the outbox is disabled: nothing is done.
+new step of its history, a PPMS mode change; and the audit chain's head (its anchor,
+kept off the site so a rewritten chain shows), read in the transaction that queues it.
+The bodies come from the protocol's builders (the allow-list); people only as the
+outbox's pseudonyms; the free-text notes and reasons stay on the site. Without a hub
+link the outbox is disabled: nothing is done.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from seuil.domain.devices import Device, DeviceKind
 from seuil.domain.hub import (
+    Envelope,
     EventKind,
+    audit_anchor_body,
     device_health_body,
     incident_opened_body,
     incident_transition_body,
@@ -22,6 +27,7 @@ from seuil.domain.hub import (
 from seuil.domain.incidents import Incident
 from seuil.domain.ppms import PpmsState
 from seuil.ports.hub_link import Outbox
+from seuil.ports.storage import AuditLog
 
 
 def report_incident(outbox: Outbox, before: Incident | None, after: Incident) -> None:
@@ -42,6 +48,15 @@ def report_mode(outbox: Outbox, before: PpmsState, after: PpmsState) -> None:
         return
     body = ppms_mode_body(after.mode.value, before.mode.value, after.by, outbox.pseudonym)
     outbox.add(EventKind.PPMS_MODE, after.since, body)
+
+
+def report_audit_anchor(outbox: Outbox, audit: AuditLog, at: datetime) -> Envelope | None:
+    """Queue the audit chain's head (seq, hash, entries kept): hashes and a count only."""
+    if not outbox.enabled:
+        return None
+    head = audit.head()
+    return outbox.add(EventKind.AUDIT_ANCHOR, at,
+                      audit_anchor_body(head.seq, head.hash, head.entries, at))  # fmt: skip
 
 
 def device_health(devices: Iterable[Device]) -> dict[str, Any]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from seuil.adapters.storage.audit_log import verify_audit
-from seuil.domain.audit import AuditEntry, AuditEvent, ChainVerdict
+from seuil.domain.audit import AnchorVerdict, AuditEntry, AuditEvent, ChainVerdict
 from seuil.domain.audit_actions import AuditAction
 
 if TYPE_CHECKING:
@@ -38,11 +37,15 @@ def read_audit(
     return list(reversed(found))[:limit]
 
 
-def verify(site: Site, reader: str) -> ChainVerdict:
-    with site.reader() as uow:
-        verdict = verify_audit(uow)
+def verify(site: Site, reader: str) -> tuple[ChainVerdict, AnchorVerdict | None]:
+    """The chain, and with a hub link the chain against the hub's anchors."""
+    verdict, anchors = site.verify_audit()
+    details: dict[str, object] = {"ok": verdict.ok}
+    if anchors is not None:
+        details["anchors_checked"] = anchors.checked
+        details["rewritten"] = anchors.rewritten
     with site.uow() as uow:
-        uow.audit.append(AuditEvent(reader, AuditAction.AUDIT_VERIFY, "", "", {"ok": verdict.ok}),
+        uow.audit.append(AuditEvent(reader, AuditAction.AUDIT_VERIFY, "", "", details),
                          site.clock.now())  # fmt: skip
         uow.commit()
-    return verdict
+    return verdict, anchors

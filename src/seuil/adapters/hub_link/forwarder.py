@@ -10,8 +10,9 @@ hub's answer also carries its messages for the site (acknowledgements, mediator
 assignments, region-wide alerts), stored in the inbox; when there is nothing to send
 the forwarder polls for them; once stored, each message is published on the site's live
 bus (topic ``hub.message``) so the incidents board shows it at once. It also reports
-closed gate-count intervals, a heartbeat and the devices' health (when it changes, and
-with each heartbeat), through the same outbox.
+closed gate-count intervals, a heartbeat, the devices' health (when it changes, and
+with each heartbeat) and the audit chain's head (``audit.anchor``, every ``anchor_s``),
+through the same outbox. :func:`fetch_anchors` reads the anchors back from the hub.
 """
 
 from __future__ import annotations
@@ -30,15 +31,16 @@ import httpx
 
 from seuil.adapters.hub_link.tls import link_tls_context
 from seuil.adapters.storage.unit_of_work import SqlUnitOfWork
-from seuil.domain.errors import SeuilError
-from seuil.domain.hub import EventKind, HubMessage, heartbeat_body
+from seuil.domain.errors import DataFormatError, SeuilError
+from seuil.domain.hub import AnchoredHead, EventKind, HubMessage, heartbeat_body
 from seuil.ports.clock import Clock
-from seuil.services.hub_events import device_health
+from seuil.services.hub_events import device_health, report_audit_anchor
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/hub/api/v1/sites/{site}/events"
 MESSAGES_PATH = "/hub/api/v1/sites/{site}/messages"
+ANCHORS_PATH = "/hub/api/v1/sites/{site}/anchors"
 VERSION = "seuil-0.1"
 TOPIC_HUB_MESSAGE = "hub.message"  # the live bus topic of a stored hub message
 
@@ -55,6 +57,7 @@ class LinkOptions:
     idle_poll_s: float = 0.5  # how often an empty outbox is looked at (local database)
     messages_poll_s: float = 5.0  # how often the hub is asked for messages when idle
     heartbeat_s: float = 60.0
+    anchor_s: float = 900.0  # the audit chain's head goes to the hub this often
     counts_interval_s: int = 60
     keep_sent: timedelta = timedelta(days=7)
     # TLS (see tls.py): the region's CA bundle; the site's client certificate and key
@@ -112,6 +115,7 @@ class HubForwarder:
         self._thread: threading.Thread | None = None
         self._last_heartbeat: float | None = None  # the first step sends one
         self._last_poll: float | None = None
+        self._last_anchor: float | None = None  # the first step sends one
         self._last_health: dict[str, Any] | None = None
         self.status = LinkStatus()
 
@@ -132,6 +136,10 @@ class HubForwarder:
                 backlog = uow.outbox.backlog()
                 uow.outbox.add(EventKind.HEARTBEAT, now, heartbeat_body(backlog, VERSION))
                 self._last_heartbeat = time.monotonic()
+            last = self._last_anchor
+            if last is None or time.monotonic() - last >= self.options.anchor_s:
+                report_audit_anchor(uow.outbox, uow.audit, now)
+                self._last_anchor = time.monotonic()
             health = device_health(uow.devices.all())
             known = health["cameras_total"] or health["panels_total"]
             if known and (health != self._last_health or beat):
@@ -194,26 +202,7 @@ class HubForwarder:
         return [HubMessage.from_wire(item) for item in raw]
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        url = self.options.hub_url.rstrip("/") + path.format(site=self.options.site_id)
-        headers = {"Authorization": f"Bearer {self.options.token}"}
-        try:
-            response = self._client.request(method, url, headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise LinkError(f"hub unreachable ({type(exc).__name__})") from None
-        status = response.status_code
-        if status in (401, 403):
-            raise LinkError(f"the hub refused the site's credential ({status})", permanent=True)
-        if status == 409:
-            raise LinkError(f"the hub reports a conflict: {response.text[:300]}", permanent=True)
-        if status >= 400:
-            raise LinkError(f"hub answered {status}: {response.text[:300]}", permanent=False)
-        try:
-            answer = response.json()
-        except ValueError:
-            raise LinkError("the hub's answer is not JSON") from None
-        if not isinstance(answer, dict):
-            raise LinkError("the hub's answer is not an object")
-        return answer
+        return call_hub(self._client, self.options, method, path, **kwargs)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -279,3 +268,59 @@ class HubForwarder:
             if sent == 0:
                 return total
         raise LinkError(f"outbox not drained in {timeout:g} s")
+
+
+def call_hub(
+    client: httpx.Client, options: LinkOptions, method: str, path: str, **kwargs: Any
+) -> dict[str, Any]:
+    """One request to the hub with the site's token; the JSON object it answers."""
+    url = options.hub_url.rstrip("/") + path.format(site=options.site_id)
+    headers = {"Authorization": f"Bearer {options.token}"}
+    try:
+        response = client.request(method, url, headers=headers, **kwargs)
+    except httpx.HTTPError as exc:
+        raise LinkError(f"hub unreachable ({type(exc).__name__})") from None
+    status = response.status_code
+    if status in (401, 403):
+        raise LinkError(f"the hub refused the site's credential ({status})", permanent=True)
+    if status == 409:
+        raise LinkError(f"the hub reports a conflict: {response.text[:300]}", permanent=True)
+    if status >= 400:
+        raise LinkError(f"hub answered {status}: {response.text[:300]}", permanent=False)
+    try:
+        answer = response.json()
+    except ValueError:
+        raise LinkError("the hub's answer is not JSON") from None
+    if not isinstance(answer, dict):
+        raise LinkError("the hub's answer is not an object")
+    return answer
+
+
+def fetch_anchors(options: LinkOptions, client: httpx.Client | None = None) -> list[AnchoredHead]:
+    """Every audit anchor the hub keeps for this site, oldest first (pages of the API).
+    Raises :class:`LinkError` when the hub cannot be asked or answers nonsense."""
+    own = client or httpx.Client(
+        timeout=options.timeout_s,
+        verify=link_tls_context(options.ca_file, options.client_cert_file,
+                                options.client_key_file),
+    )  # fmt: skip
+    found: list[AnchoredHead] = []
+    try:
+        while True:
+            after = found[-1].seq if found else 0
+            answer = call_hub(own, options, "GET", ANCHORS_PATH, params={"after": after})
+            page = answer.get("anchors")
+            if not isinstance(page, list):
+                raise LinkError("the hub's answer has no list of anchors")
+            try:
+                anchors = [AnchoredHead.from_wire(item) for item in page]
+            except DataFormatError as exc:
+                raise LinkError(f"the hub sent a malformed anchor: {exc.message}") from None
+            if not anchors:
+                return found
+            if any(a.seq <= after for a in anchors):
+                raise LinkError("the hub's anchors are not in order")
+            found.extend(anchors)
+    finally:
+        if client is None:
+            own.close()

@@ -14,7 +14,7 @@ The public API, for ``bootstrap`` and the CLI::
 Importing this package does no work: engines are built by the caller.
 """
 
-from seuil.adapters.storage.audit_log import SqlAuditLog, verify_audit
+from seuil.adapters.storage.audit_log import SqlAuditLog, verify_anchors, verify_audit
 from seuil.adapters.storage.engine import (
     DATABASE_URL_ENV,
     create_storage_engine,
@@ -32,5 +32,6 @@ __all__ = [
     "default_database_url",
     "safe_url",
     "upgrade",
+    "verify_anchors",
     "verify_audit",
 ]

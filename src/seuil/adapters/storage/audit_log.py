@@ -15,15 +15,16 @@ checkpoint is itself part of the chain (a forged one does not match it). Entries
 verified before they are deleted: a broken chain is never purged out of sight.
 
 A chain kept in the same database only proves that nobody edited entries *without
-recomputing every later hash*; exporting the anchor elsewhere (the hub) from time to
-time makes wholesale rewriting detectable too.
+recomputing every later hash*; the head exported to the regional hub from time to time
+(``audit.anchor`` events, checked by :func:`verify_anchors`) makes wholesale rewriting
+detectable too.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from seuil.adapters.storage import tables as t
 from seuil.adapters.storage.db import Db
-from seuil.domain.audit import GENESIS, AuditEntry, AuditEvent, ChainVerdict, chain, verify_chain
+from seuil.domain.audit import (
+    GENESIS,
+    AnchorVerdict,
+    AuditEntry,
+    AuditEvent,
+    AuditHead,
+    ChainVerdict,
+    chain,
+    check_anchors,
+    verify_chain,
+)
 from seuil.domain.audit_actions import AuditAction
 from seuil.domain.errors import AuditChainBrokenError, ConflictError
 
@@ -176,6 +187,23 @@ class SqlAuditLog:
         statement = sa.select(t.audit_anchor).where(t.audit_anchor.c.id == ANCHOR_ID)
         row = self._db.execute(statement).first()
         return Anchor(int(row.last_seq), row.last_hash) if row else None
+
+    def head(self) -> AuditHead:
+        """The head as committed (the anchor row) and the number of entries kept."""
+        anchor = self.anchor() or Anchor(0, GENESIS)
+        count = self._db.execute(sa.select(sa.func.count()).select_from(t.audit_log)).scalar()
+        return AuditHead(anchor.last_seq, anchor.last_hash, int(count or 0))
+
+    def hashes(self, seqs: Collection[int]) -> dict[int, str]:
+        """The stored hash of each of ``seqs`` that exists."""
+        c = t.audit_log.c
+        wanted = sorted(seqs)
+        found: dict[int, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._db.execute(sa.select(c.seq, c.hash).where(c.seq.in_(chunk)))
+            found.update({int(row.seq): row.hash for row in rows})
+        return found
 
     def checkpoint(self) -> Checkpoint | None:
         c = t.audit_checkpoint.c
@@ -380,3 +408,13 @@ def _attested(log: SqlAuditLog, checkpoint: Checkpoint, verdict: ChainVerdict) -
             "were deleted outside the retention purge)",
         )  # fmt: skip
     return verdict
+
+
+def verify_anchors(uow: SqlUnitOfWork, anchors: Iterable[tuple[int, str]]) -> AnchorVerdict:
+    """The chain against heads exported earlier (the hub's anchors): each anchored entry
+    must still hash to its anchored value; anchors before the purge checkpoint are
+    counted as purged. Run it with :func:`verify_audit`: the anchors catch a chain that
+    was rewritten wholesale (every hash recomputed), which verifies on its own."""
+    log = uow.audit
+    checkpoint = log.checkpoint() or Checkpoint(0, GENESIS)
+    return check_anchors(anchors, log.hashes, checkpoint.through_seq, checkpoint.through_hash)

@@ -13,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from seuil.domain.hub import MAX_BATCH_EVENTS, MAX_SEQ, EventKind
 from seuil.domain.permissions import Permission
-from seuil.hub.model import BatchFormatError, SiteCredentialError
+from seuil.hub.model import BatchFormatError, SiteCertificateError, SiteCredentialError
 from seuil.hub.runtime import Hub
+from seuil.hub.tls import certificate_site, presented_certificate
 from seuil.services.accounts import Identity
 from seuil.web.auth import client_address, requires
 
@@ -28,12 +29,39 @@ def _hub(request: Request) -> Hub:
 
 
 def _site_token(request: Request, site: str) -> str:
+    """The site's bearer token, once the client certificate (if any) names ``site``."""
+    _site_certificate(request, site)
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer ") or not header[7:].strip():
         logger.warning("hub api: no bearer token for site %r from %s", site[:32],
                        client_address(request))  # fmt: skip
         raise SiteCredentialError("jeton du site requis (site bearer token required)")
     return header[7:].strip()
+
+
+def _site_certificate(request: Request, site: str) -> None:
+    """Mutual TLS: the client certificate must name the site the request speaks for
+    (its subject CN is the UAI), so site B's certificate cannot carry site A's token.
+    Required when the hub asks for certificates; checked whenever one is presented."""
+    options = request.app.state.options
+    header = options.client_cert_header
+    pem = presented_certificate(request.scope, request.headers, header)
+    if pem is None:
+        if options.site_certificates or header:
+            logger.warning("hub api refused: no client certificate for site %r from %s",
+                           site[:32], client_address(request))  # fmt: skip
+            raise SiteCertificateError(
+                "certificat client du site requis (site client certificate required)"
+            )
+        return
+    named = certificate_site(pem)
+    if named != site:
+        logger.warning("hub api refused: client certificate of %r used for site %r from %s",
+                       (named or "?")[:64], site[:32], client_address(request))  # fmt: skip
+        raise SiteCertificateError(
+            "le certificat client ne désigne pas ce site (the client certificate does not "
+            "name this site)"
+        )
 
 
 # The batch's shape, for the OpenAPI document (the route reads the raw body itself, so
@@ -100,6 +128,25 @@ async def get_messages(
         _hub(request).ingest.messages, site, token, after, client_address(request)
     )
     return JSONResponse({"messages": [m.to_wire() for m in found]})
+
+
+MAX_ANCHORS_PAGE = 5000
+
+
+@router.get("/sites/{site}/anchors", summary="Ancres d'audit du site (its audit anchors)")
+async def get_anchors(
+    site: str,
+    request: Request,
+    after: int = Query(0, ge=0, le=MAX_SEQ),
+    limit: int = Query(MAX_ANCHORS_PAGE, ge=1, le=MAX_ANCHORS_PAGE),
+) -> JSONResponse:
+    """The heads of the site's audit chain it sent (``audit.anchor`` events after event
+    ``after``, oldest first): what the site checks its chain against."""
+    token = _site_token(request, site)
+    found = await run_in_threadpool(
+        _hub(request).ingest.anchors, site, token, after, limit, client_address(request)
+    )
+    return JSONResponse({"anchors": [a.to_wire() for a in found]})
 
 
 @router.get("/board", tags=["board"], summary="Le tableau régional (the regional board)")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 
 from seuil.domain.permissions import Permission
 from seuil.services.accounts import Identity
-from seuil.web.api.schemas import AuditEntryOut, AuditVerifyOut
+from seuil.web.api.schemas import AnchorsOut, AuditEntryOut, AuditVerifyOut
 from seuil.web.audit_view import read_audit, verify
 from seuil.web.auth import requires
 from seuil.web.routes.people import site_of
@@ -28,6 +28,11 @@ def list_audit(
 
 @router.get("/audit/verify", response_model=AuditVerifyOut)
 def verify_chain(request: Request, identity: Identity = requires(P.VIEW_AUDIT)) -> AuditVerifyOut:
-    v = verify(site_of(request), identity.account.username)
-    return AuditVerifyOut(ok=v.ok, entries=v.entries, first_bad_seq=v.first_bad_seq,
-                          problem=v.problem)  # fmt: skip
+    v, a = verify(site_of(request), identity.account.username)
+    anchors = None
+    if a is not None:
+        anchors = AnchorsOut(checked=a.checked, purged=a.purged, rewritten_seq=a.rewritten_seq,
+                             unavailable=a.unavailable)  # fmt: skip
+    return AuditVerifyOut(ok=v.ok and not (a and a.rewritten), entries=v.entries,
+                          first_bad_seq=v.first_bad_seq, problem=v.problem,
+                          anchors=anchors)  # fmt: skip

@@ -160,11 +160,21 @@ class AuditEntryOut(BaseModel):
                    reason=e.reason, details=e.details, hash=e.hash)  # fmt: skip
 
 
+class AnchorsOut(BaseModel):
+    """The chain against the regional hub's anchors (with a hub link)."""
+
+    checked: int
+    purged: int  # older than the retention checkpoint: not checkable
+    rewritten_seq: int | None  # the first anchored entry that no longer matches
+    unavailable: str  # why the anchors were not checked ("" when they were)
+
+
 class AuditVerifyOut(BaseModel):
-    ok: bool
+    ok: bool  # the chain holds, and matches the hub's anchors when they were checked
     entries: int
     first_bad_seq: int | None
     problem: str
+    anchors: AnchorsOut | None = None
 
 
 class AccountOut(BaseModel):

@@ -26,11 +26,12 @@ def audit_page(
     entries = read_audit(site, identity.account.username, action=action, actor=actor,
                          target=target, limit=limit)  # fmt: skip
     return render(request, "audit.html", entries=entries, action=action, actor=actor,
-                  target=target, limit=limit, verdict=None, actions=list(AuditAction))  # fmt: skip
+                  target=target, limit=limit, verdict=None, anchors=None,
+                  actions=list(AuditAction))  # fmt: skip
 
 
 @router.get("/audit/verify")
 def audit_verify(request: Request, identity: Identity = requires(P.VIEW_AUDIT)) -> Response:
-    verdict = verify(site_of(request), identity.account.username)
+    verdict, anchors = verify(site_of(request), identity.account.username)
     return render(request, "audit.html", entries=[], action="", actor="", target="", limit=200,
-                  verdict=verdict)  # fmt: skip
+                  verdict=verdict, anchors=anchors, actions=list(AuditAction))  # fmt: skip

@@ -1,0 +1,212 @@
+"""The audit chain's head kept off the site: a real site sends ``audit.anchor`` events to
+a real hub (served by uvicorn, SQLite and PostgreSQL), reads them back, and checks its
+chain against them. An attacker with write access to the site's database who rewrites
+the chain (every hash recomputed, the anchor row too: the chain verifies on its own) is
+caught; retention purges are not mistaken for tampering; the hub gives a site's anchors
+to that site only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from tests.hub.conftest import OTHER, SITE, HubEnv, batch, envelope
+from tests.hub.servers import serving
+from tests.services.conftest import make_settings
+from tests.web.conftest import PASSWORD
+
+from seuil.adapters.auth import Argon2Hasher, TotpCodes
+from seuil.adapters.hub_link.forwarder import fetch_anchors
+from seuil.adapters.storage import tables as t
+from seuil.bootstrap import Site, build_site, link_options
+from seuil.domain.audit import GENESIS, AuditEntry, AuditEvent, chain, check_anchors
+from seuil.domain.hub import EventKind, audit_anchor_body
+from seuil.services.accounts import AccountPolicy, AccountService
+from seuil.settings import HubLinkSettings
+from seuil.web import WebOptions, create_app
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def hub_url_served(env: HubEnv) -> Iterator[str]:
+    with serving(env.app) as (host, port):
+        yield f"http://{host}:{port}"
+
+
+@pytest.fixture
+def site(
+    env: HubEnv, hub_url_served: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Site]:
+    monkeypatch.delenv("SEUIL_SITE_KEY", raising=False)
+    token_file = tmp_path / "hub.token"
+    token_file.write_text(env.tokens[SITE] + "\n")
+    link = HubLinkSettings(url=hub_url_served, token_file=token_file, timeout_s=5)
+    s = build_site(make_settings(tmp_path, site_id=SITE).model_copy(update={"hub_link": link}))
+    yield s
+    s.close()
+
+
+def _write(site: Site, n: int, at: datetime = NOW) -> None:
+    with site.uow() as uow:
+        for i in range(n):
+            uow.audit.append(AuditEvent("cpe.martin", "person.read", f"p_{i}", "", {}), at)
+        uow.commit()
+
+
+def _anchor(site: Site) -> None:
+    """Queue the head now and send it (a real forwarder, a real HTTP hub)."""
+    assert site.anchor_audit() is not None
+    forwarder = site.hub_forwarder()
+    try:
+        forwarder.drain(timeout=20)
+    finally:
+        forwarder.stop()
+
+
+def _rewrite(site: Site, seq: int) -> None:
+    """What an attacker with the database does: change entry ``seq`` and recompute every
+    hash after it, and the anchor row, so that the chain verifies again."""
+    log = t.audit_log
+    with site.db.begin() as conn:
+        rows = conn.execute(sa.select(log).order_by(log.c.seq)).all()
+        first = rows[0]  # after a purge, the first kept entry links to the checkpoint
+        prev = AuditEntry(first.seq - 1, first.at, "", "", "", "", {}, "", first.prev_hash)
+        for row in rows:
+            event = AuditEvent(row.actor, row.action, row.target, row.reason, dict(row.details))
+            if row.seq == seq:
+                event = replace(event, actor="someone.else")
+            entry = chain(prev if prev.seq else None, row.at, event)
+            assert entry.seq == row.seq
+            conn.execute(sa.update(log).where(log.c.seq == row.seq).values(
+                actor=entry.actor, prev_hash=entry.prev_hash, hash=entry.hash))  # fmt: skip
+            prev = entry
+        conn.execute(sa.update(t.audit_anchor).values(last_seq=prev.seq, last_hash=prev.hash))
+
+
+def test_an_untouched_chain_matches_the_hubs_anchors(env: HubEnv, site: Site) -> None:
+    _write(site, 5)
+    _anchor(site)
+    _write(site, 3)
+    _anchor(site)
+    with env.hub.uow() as uow:
+        kinds = [k for _, _, k in uow.hub.events_of(SITE)]
+    assert kinds.count(EventKind.AUDIT_ANCHOR.value) >= 2
+    anchors = fetch_anchors(link_options(site.settings))
+    # Each send: the queued head, and the forwarder's own at its start (the same head).
+    assert [a.audit_seq for a in anchors] == [5, 5, 8, 8]
+    assert [a.entries for a in anchors] == [5, 5, 8, 8]
+    verdict, against_hub = site.verify_audit()
+    assert verdict.ok and verdict.entries == 8
+    assert against_hub is not None and not against_hub.rewritten
+    assert against_hub.checked >= 2 and against_hub.purged == 0 and not against_hub.unavailable
+
+
+def test_a_rewritten_chain_is_detected_against_the_hubs_anchors(
+    env: HubEnv, site: Site, tmp_path: Path
+) -> None:
+    _write(site, 6)
+    _anchor(site)
+    _write(site, 2)
+    _rewrite(site, 3)  # entry 3 edited, 3..8 rehashed, anchor row moved along
+    verdict, against_hub = site.verify_audit()
+    assert verdict.ok  # on its own, the rewritten chain verifies: the attack works locally
+    assert against_hub is not None and against_hub.rewritten
+    assert against_hub.rewritten_seq == 6  # the anchored head no longer hashes the same
+    # The audit page says so, in French first.
+    accounts = AccountService(site.uow, site.clock, Argon2Hasher(fast=True), TotpCodes(),
+                              AccountPolicy())  # fmt: skip
+    setup = accounts.begin_setup()
+    assert setup
+    accounts.complete_setup(setup, "admin", "Admin", PASSWORD)
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(site, accounts, WebOptions())) as client:  # type: ignore[arg-type]
+        client.post("/login", data={"username": "admin", "password": PASSWORD})
+        page = client.get("/audit/verify")
+        assert page.status_code == 200
+        assert (
+            "Journal réécrit : l&#39;entrée" in page.text and 'id="anchors-rewritten"' in page.text
+        )
+        api = client.get("/api/v1/audit/verify").json()
+        assert api["ok"] is False and api["anchors"]["rewritten_seq"] == 6
+
+
+def test_anchors_older_than_the_purge_are_not_checkable_not_tampering(
+    env: HubEnv, site: Site
+) -> None:
+    old = NOW - timedelta(days=400)
+    _write(site, 3, old)
+    _anchor(site)  # head 3: will be purged
+    _write(site, 2, old)
+    _anchor(site)  # head 5: the purge checkpoint, checked against its hash
+    _write(site, 2)
+    _anchor(site)  # head 7: kept
+    with site.uow() as uow:
+        assert uow.audit.purge_before(NOW - timedelta(days=365), "system", NOW) == 5
+        uow.commit()
+    verdict, against_hub = site.verify_audit()
+    assert verdict.ok
+    assert against_hub is not None and not against_hub.rewritten
+    assert against_hub.purged == 1 and against_hub.checked == 2
+    # After the purge, a rewrite of what is left is still caught.
+    _rewrite(site, 7)
+    _, against_hub = site.verify_audit()
+    assert against_hub is not None and against_hub.rewritten_seq == 7
+
+
+def test_the_hub_keeps_anchors_for_their_own_site_only(
+    env: HubEnv, site: Site, hub_url_served: str
+) -> None:
+    _write(site, 2)
+    _anchor(site)
+    url = f"{hub_url_served}/hub/api/v1/sites/{SITE}/anchors"
+    mine = httpx.get(url, headers={"Authorization": f"Bearer {env.tokens[SITE]}"}).json()
+    assert mine["anchors"] and all(set(a) == {"seq", "audit_seq", "head_hash", "entries", "at"}
+                                   for a in mine["anchors"])  # fmt: skip
+    # Another school's token does not read them, nor do they show among its own.
+    refused = httpx.get(url, headers={"Authorization": f"Bearer {env.tokens[OTHER]}"})
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    theirs = httpx.get(f"{hub_url_served}/hub/api/v1/sites/{OTHER}/anchors",
+                       headers={"Authorization": f"Bearer {env.tokens[OTHER]}"})  # fmt: skip
+    assert theirs.json() == {"anchors": []}
+    # An anchor for SITE sent with OTHER's token, or declared as OTHER's: refused, nothing kept.
+    body = audit_anchor_body(99, "ab" * 32, 99, NOW)
+    forged = batch([envelope(900, EventKind.AUDIT_ANCHOR, body)])
+    assert env.post(SITE, forged, token=env.tokens[OTHER]).status_code == 401
+    foreign = batch([envelope(900, EventKind.AUDIT_ANCHOR, body)], site=SITE)
+    assert env.post(OTHER, foreign).status_code == 403
+    again = httpx.get(url, headers={"Authorization": f"Bearer {env.tokens[SITE]}"}).json()
+    assert again == mine and all(a["audit_seq"] != 99 for a in again["anchors"])
+
+
+def test_an_unreachable_hub_leaves_the_anchors_unchecked_not_failed(
+    site: Site, tmp_path: Path
+) -> None:
+    _write(site, 1)
+    link = site.settings.hub_link.model_copy(update={"url": "http://127.0.0.1:9", "timeout_s": 1})
+    site.settings = site.settings.model_copy(update={"hub_link": link})
+    verdict, against_hub = site.verify_audit()
+    assert verdict.ok
+    assert against_hub is not None and "unreachable" in against_hub.unavailable
+    assert not against_hub.rewritten and against_hub.checked == 0
+
+
+def test_check_anchors_rules() -> None:
+    stored = {4: "d" * 64, 5: "e" * 64}
+
+    def hashes(seqs):  # type: ignore[no-untyped-def]
+        return {s: stored[s] for s in seqs if s in stored}
+
+    ok = check_anchors([(0, GENESIS), (3, "c" * 64), (5, "e" * 64), (1, "a" * 64)], hashes,
+                       3, "c" * 64)  # fmt: skip
+    assert (ok.checked, ok.purged, ok.rewritten) == (3, 1, False)
+    assert check_anchors([(5, "f" * 64)], hashes).rewritten_seq == 5
+    assert check_anchors([(6, "f" * 64)], hashes).rewritten_seq == 6  # cut off the tail
+    assert check_anchors([(3, "0" * 64)], hashes, 3, "c" * 64).rewritten_seq == 3
