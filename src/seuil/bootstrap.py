@@ -74,6 +74,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+HUB_WAIT_ON_SCREEN_S = 3.0  # how long a page waits for the hub's audit anchors
+
 Purpose = Literal["enrol", "gate"]
 
 
@@ -299,14 +301,17 @@ class Site:
         return queued.seq if queued else None
 
     def verify_audit(self) -> tuple[ChainVerdict, AnchorVerdict | None]:
-        """The audit chain, and (with a hub link) the chain against the hub's anchors."""
+        """The audit chain, and (with a hub link) the chain against the hub's anchors.
+
+        Staff wait for this on a page: the hub gets :data:`HUB_WAIT_ON_SCREEN_S` to answer,
+        not the link's whole timeout; an unreachable hub is then shown as not asked."""
         from seuil.adapters.storage.audit_log import verify_audit
 
         with self.reader() as uow:
             verdict = verify_audit(uow)
         if not self.settings.hub_link.url:
             return verdict, None
-        return verdict, verify_against_hub(self.settings, self.reader)
+        return verdict, verify_against_hub(self.settings, self.reader, HUB_WAIT_ON_SCREEN_S)
 
     # -- the incident engine (built on first use) ----------------------------------------
 
@@ -393,16 +398,22 @@ def link_options(settings: Settings) -> LinkOptions:
     )  # fmt: skip
 
 
-def verify_against_hub(settings: Settings, reader: Callable[[], SqlUnitOfWork]) -> AnchorVerdict:
+def verify_against_hub(
+    settings: Settings, reader: Callable[[], SqlUnitOfWork], wait_s: float | None = None
+) -> AnchorVerdict:
     """The site's audit chain against the anchors the hub keeps for it. A hub that
-    cannot be asked gives a verdict that says so (``unavailable``), not a failure."""
+    cannot be asked (within ``wait_s`` if given, else the link's timeout) gives a verdict
+    that says so (``unavailable``), not a failure."""
     from seuil.adapters.hub_link import LinkError
     from seuil.adapters.hub_link.forwarder import fetch_anchors
     from seuil.adapters.storage.audit_log import verify_anchors
     from seuil.domain.audit import AnchorVerdict
 
     try:
-        anchors = fetch_anchors(link_options(settings))
+        options = link_options(settings)
+        if wait_s is not None:
+            options = replace(options, timeout_s=min(options.timeout_s, wait_s))
+        anchors = fetch_anchors(options)
     except (LinkError, ConfigurationError) as exc:
         logger.warning("audit anchors not checked: %s", exc.message)
         return AnchorVerdict(unavailable=exc.message)

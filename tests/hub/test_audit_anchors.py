@@ -21,7 +21,7 @@ from tests.services.conftest import make_settings
 from tests.web.conftest import PASSWORD
 
 from seuil.adapters.auth import Argon2Hasher, TotpCodes
-from seuil.adapters.hub_link.forwarder import fetch_anchors
+from seuil.adapters.hub_link.forwarder import HubForwarder, fetch_anchors
 from seuil.adapters.storage import tables as t
 from seuil.bootstrap import Site, build_site, link_options
 from seuil.domain.audit import GENESIS, AuditEntry, AuditEvent, chain, check_anchors
@@ -105,6 +105,21 @@ def test_an_untouched_chain_matches_the_hubs_anchors(env: HubEnv, site: Site) ->
     assert verdict.ok and verdict.entries == 8
     assert against_hub is not None and not against_hub.rewritten
     assert against_hub.checked >= 2 and against_hub.purged == 0 and not against_hub.unavailable
+
+
+def test_an_unchanged_head_is_anchored_once(site: Site) -> None:
+    """A quiet night adds nothing to anchor: with the period at zero, every step may
+    anchor, yet an unchanged head is sent once (else this drain would never end)."""
+    _write(site, 2)
+    forwarder = HubForwarder(site.uow, site.clock, replace(link_options(site.settings), anchor_s=0))
+    try:
+        forwarder.drain(timeout=20)
+        forwarder.drain(timeout=20)
+        _write(site, 1)
+        forwarder.drain(timeout=20)
+    finally:
+        forwarder.stop()
+    assert [a.audit_seq for a in fetch_anchors(link_options(site.settings))] == [2, 3]
 
 
 def test_a_rewritten_chain_is_detected_against_the_hubs_anchors(
@@ -210,3 +225,26 @@ def test_check_anchors_rules() -> None:
     assert check_anchors([(5, "f" * 64)], hashes).rewritten_seq == 5
     assert check_anchors([(6, "f" * 64)], hashes).rewritten_seq == 6  # cut off the tail
     assert check_anchors([(3, "0" * 64)], hashes, 3, "c" * 64).rewritten_seq == 3
+
+
+def test_a_silent_hub_holds_the_audit_page_for_seconds_not_the_link_timeout(
+    site: Site,
+) -> None:
+    """A hub that accepts the connection and never answers: the page's check gives up
+    after HUB_WAIT_ON_SCREEN_S, not after the link's (here one minute) timeout."""
+    import socket
+    import time
+
+    from seuil.bootstrap import HUB_WAIT_ON_SCREEN_S
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)  # connections complete in the backlog; nothing is ever read
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        link = site.settings.hub_link.model_copy(update={"url": url, "timeout_s": 60})
+        site.settings = site.settings.model_copy(update={"hub_link": link})
+        started = time.monotonic()
+        verdict, against_hub = site.verify_audit()
+        waited = time.monotonic() - started
+    assert verdict.ok and against_hub is not None and against_hub.unavailable
+    assert waited < HUB_WAIT_ON_SCREEN_S + 10 < 60

@@ -50,11 +50,18 @@ def report_mode(outbox: Outbox, before: PpmsState, after: PpmsState) -> None:
     outbox.add(EventKind.PPMS_MODE, after.since, body)
 
 
-def report_audit_anchor(outbox: Outbox, audit: AuditLog, at: datetime) -> Envelope | None:
-    """Queue the audit chain's head (seq, hash, entries kept): hashes and a count only."""
+def report_audit_anchor(
+    outbox: Outbox, audit: AuditLog, at: datetime, unless_seq: int | None = None
+) -> Envelope | None:
+    """Queue the audit chain's head (seq, hash, entries kept): hashes and a count only.
+
+    Nothing is queued when the head is still at ``unless_seq`` (the last one sent: a
+    quiet night adds nothing to anchor)."""
     if not outbox.enabled:
         return None
     head = audit.head()
+    if unless_seq is not None and head.seq == unless_seq:
+        return None
     return outbox.add(EventKind.AUDIT_ANCHOR, at,
                       audit_anchor_body(head.seq, head.hash, head.entries, at))  # fmt: skip
 

@@ -116,6 +116,7 @@ class HubForwarder:
         self._last_heartbeat: float | None = None  # the first step sends one
         self._last_poll: float | None = None
         self._last_anchor: float | None = None  # the first step sends one
+        self._anchored_seq: int | None = None  # the audit head last sent (None: none yet)
         self._last_health: dict[str, Any] | None = None
         self.status = LinkStatus()
 
@@ -138,7 +139,9 @@ class HubForwarder:
                 self._last_heartbeat = time.monotonic()
             last = self._last_anchor
             if last is None or time.monotonic() - last >= self.options.anchor_s:
-                report_audit_anchor(uow.outbox, uow.audit, now)
+                anchor = report_audit_anchor(uow.outbox, uow.audit, now, self._anchored_seq)
+                if anchor is not None:
+                    self._anchored_seq = int(anchor.body["audit_seq"])
                 self._last_anchor = time.monotonic()
             health = device_health(uow.devices.all())
             known = health["cameras_total"] or health["panels_total"]
