@@ -19,13 +19,21 @@ def test_dpo_exports_and_erases(web: Web) -> None:
     client = _dpo(web)
     person = web.site.people.create("cpe", PersonKind.PUPIL, "Martin", "Léa", group="1G2")
     page = client.get("/subjects", params={"ref": person.ref})
-    assert page.status_code == 200 and f"/subjects/{person.ref}/export.json" in page.text
-    exported = client.get(f"/subjects/{person.ref}/export.json", params={"motif": "courrier"})
+    assert page.status_code == 200 and f'action="/subjects/{person.ref}/export"' in page.text
+    csrf = csrf_of(page.text)
+    export = f"/subjects/{person.ref}/export"
+    form = {"motif": "courrier du 12/11", "format": "json", "csrf_token": csrf}
+    exported = client.post(export, data=form)
     assert exported.status_code == 200 and exported.json()["identity"]["first_name"] == "Léa"
     assert "no-store" in exported.headers["cache-control"]  # (the app's security headers)
-    html = client.get(f"/subjects/{person.ref}/export.html")
+    html = client.post(export, data={**form, "format": "html"})
     assert "Léa" in html.text and html.headers["content-type"].startswith("text/html")
-    csrf = csrf_of(page.text)
+    with web.site.reader() as uow:  # the request answered is recorded with the export
+        assert uow.audit.latest(1, "subject.export")[0].reason == "courrier du 12/11"
+    assert client.post(export, data={**form, "motif": ""}).status_code == 422  # a reason
+    assert client.post(export, data={"motif": "courrier", "format": "json"}).status_code in (
+        400, 403)  # no CSRF token: refused  # fmt: skip
+    assert client.get(f"/subjects/{person.ref}/export.json").status_code in (404, 405)
     url = f"/subjects/{person.ref}/erase"
     wrong = client.post(url, data={"motif": "demande", "confirm": "P-OTHER", "csrf_token": csrf})
     assert wrong.status_code == 422 and "Recopiez" in wrong.text
@@ -37,7 +45,7 @@ def test_dpo_exports_and_erases(web: Web) -> None:
     with web.site.reader() as uow:
         assert uow.people.get(person.ref) is None
         assert uow.audit.latest(1, "subject.erase")[0].actor == "dpo"
-    missing = client.get(f"/subjects/{person.ref}/export.json")
+    missing = client.post(export, data=form)
     assert missing.status_code == 404
 
 

@@ -4,6 +4,7 @@ the head of school records the DPIA reference. Every act is audited by the servi
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -30,28 +31,23 @@ def subjects_page(
                   assessment=site.impact_assessments.current())  # fmt: skip
 
 
-@router.get("/subjects/{ref}/export.json")
-def export_json(
+@router.post("/subjects/{ref}/export")
+def export(
     request: Request,
     ref: str,
-    motif: str = "",
+    motif: str = Form(min_length=3, max_length=500),
+    format: Literal["html", "json"] = Form("html"),
     identity: Identity = requires(P.EXPORT_SUBJECT_DATA),
 ) -> Response:
-    data = site_of(request).subjects.export(identity.account.username, ref, motif[:500])
+    """Everything the site holds on one person, for an access request. A form, not a
+    link: the request answered (``motif``) is recorded in the audit entry, and neither
+    it nor the export lands in a URL, a proxy log or the browser's history."""
+    data = site_of(request).subjects.export(identity.account.username, ref, motif.strip())
+    if format == "html":
+        return HTMLResponse(render_subject_html(data))
     body = json.dumps(data, ensure_ascii=False, indent=2)
     headers = {"Content-Disposition": f'attachment; filename="export-{ref}.json"'}
     return Response(body, media_type="application/json", headers=headers)
-
-
-@router.get("/subjects/{ref}/export.html")
-def export_html(
-    request: Request,
-    ref: str,
-    motif: str = "",
-    identity: Identity = requires(P.EXPORT_SUBJECT_DATA),
-) -> Response:
-    data = site_of(request).subjects.export(identity.account.username, ref, motif[:500])
-    return HTMLResponse(render_subject_html(data))
 
 
 @router.post("/subjects/{ref}/erase")
