@@ -731,14 +731,13 @@ def build_gate_lanes(
 def _people_counters(
     site: Site, config: SiteConfig, gate: Any, doors: DoorLane | AirlockLane
 ) -> list[LaneSensor]:
-    """The gate's people counters, feeding its door's tailgating watch (door gates only:
-    the site file refuses a counter on an airlock)."""
+    """The gate's people counters, feeding its door's or airlock's tailgating watch (and
+    reporting passages with no opening), each with its own grace for late reports."""
+    from functools import partial
+
     from seuil.adapters.counters.mqtt_counter import CounterOptions, MqttPeopleCounter
-    from seuil.gate.lane_control import DoorLane
     from seuil.site_config import CounterMqttReader
 
-    if not isinstance(doors, DoorLane):
-        return []
     counters: list[LaneSensor] = []
     for reader in map(config.reader, gate.readers):
         if isinstance(reader, CounterMqttReader):
@@ -746,8 +745,9 @@ def _people_counters(
             options = CounterOptions(host=reader.host, port=reader.port,
                                      username=reader.username, password=password,
                                      tls=reader.tls)  # fmt: skip
+            on_passed = partial(doors.people_passed, grace_s=reader.grace_s)
             counters.append(MqttPeopleCounter(reader.id, site.settings.site.id,
-                                              doors.people_passed, options))  # fmt: skip
+                                              on_passed, options))  # fmt: skip
     return counters
 
 

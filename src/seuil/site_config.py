@@ -285,8 +285,11 @@ class OsdpReader(_Model):
 
 
 class CounterMqttReader(_Model):
-    """A people counter (beam or door counter) publishing on MQTT; it presents no
-    credential: it counts who passes, for the tailgating watch (``docs/site.example.toml``)."""
+    """A people counter (beam, turnstile or door counter) publishing on MQTT; it presents
+    no credential: it counts who passes, for the tailgating watch of a door or an airlock,
+    and reports passages with no opening (``docs/site.example.toml``). ``grace_s``: a
+    passage reported this long after an opening closed still counts for it (the
+    counter's or the network's delay)."""
 
     id: Id
     kind: Literal["counter-mqtt"]
@@ -295,6 +298,7 @@ class CounterMqttReader(_Model):
     username: str | None = None
     password: Secret | None = None
     tls: bool = False
+    grace_s: float = Field(2.0, ge=0, le=10)
 
 
 AnyReader = QrCameraReader | WiegandHttpReader | OsdpReader | CounterMqttReader
@@ -642,11 +646,6 @@ def _gate_problems(
                     f'give the gate its camera (camera = "{reader.camera}") or, for a '
                     "camera-less gate, a badge reader (wiegand-http)"
                 )
-    if gate.airlock is not None and any(isinstance(r, CounterMqttReader) for r in known):
-        problems.append(
-            f"{where}: a people counter (counter-mqtt) watches a single door; an airlock "
-            "counts who is inside with its camera"
-        )
     if kinds and kinds <= set(BADGE_READERS):
         carried = [
             s.value

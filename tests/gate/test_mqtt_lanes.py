@@ -5,7 +5,8 @@
 * door states pushed by the doors are what the lanes follow: after the first read, no
   ``state`` command goes out while the link is up;
 * a people counter (``counter-mqtt`` reader of the site file) publishing passages feeds
-  the door's tailgating watch.
+  the tailgating watch of a door or an airlock, and a passage with no opening (or after
+  the counter's grace) is an unauthorised passage.
 
 Without the broker these tests skip, or fail when ``CI`` or ``SEUIL_REQUIRE_SERVICES``
 is set (the ``broker`` fixture).
@@ -18,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,8 +29,10 @@ from tests.gateway.conftest import broker  # noqa: F401 (fixture: the real Mosqu
 from seuil.adapters.doors.mqtt_door import MqttDoor, MqttOptions
 from seuil.bootstrap import build_gate_lanes
 from seuil.domain.gate import Decision, GateDecision, ReferReason
-from seuil.domain.lane import AirlockState, AlertKind, DoorState, LaneAlert
+from seuil.domain.incidents import IncidentType
+from seuil.domain.lane import AirlockState, AlertKind, DoorAction, DoorState, LaneAlert, Side
 from seuil.gate.lane_control import AirlockLane, DoorLane
+from seuil.services.gate_signals import signal_from_lane_alert
 from seuil.site_config import parse_site_config
 
 T0 = datetime(2026, 11, 30, 7, 55, tzinfo=UTC)
@@ -210,19 +214,17 @@ storage = ["site_database", "none"]
 """
 
 
-@pytest.mark.parametrize("site", ["sqlite"], indirect=True)
-def test_a_people_counter_on_mqtt_feeds_the_tailgating_watch(site, broker):  # noqa: F811
+@contextmanager
+def _counting(site, broker, text: str, counter_id: str):  # noqa: F811
+    """Build the site file's one gate, run it (its counter subscribes) and hand back the
+    lane, the counter, a publisher on the counter's topic, the events and the alerts."""
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    counter_id = f"compteur-{uuid.uuid4().hex[:8]}"
-    text = COUNTER_SITE.format(counter=counter_id, host=broker[0], port=broker[1])
     config = parse_site_config(text, environ={"TOKEN": "tok"})
     events: list[GateDecision] = []
     alerts: list[LaneAlert] = []
     (lane,), _ = build_gate_lanes(site, config, events.append, alerts=alerts.append)
-    doors = lane.doors
-    assert isinstance(doors, DoorLane) and lane.source is None
     (counter,) = lane.sensors
     topic = f"seuil/{site.settings.site.id}/counters/{counter_id}"
     assert counter.topic == topic  # type: ignore[attr-defined]
@@ -230,33 +232,16 @@ def test_a_people_counter_on_mqtt_feeds_the_tailgating_watch(site, broker):  # n
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     publisher.connect(*broker)
     publisher.loop_start()
+
+    def publish(payload: str, retain: bool = False) -> None:
+        publisher.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+
     stop = threading.Event()
     runner = threading.Thread(target=lane.run, args=(stop, 20.0))
     runner.start()  # the lane starts its counter's subscription
     try:
         assert _wait(lambda: counter.ready)  # type: ignore[attr-defined]
-
-        def publish(payload: str, retain: bool = False) -> None:
-            publisher.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
-
-        publish('{"passed": 1}')  # someone leaving while the door is shut: not tailgating
-        publish("not a count")
-        publish('{"passed": 1000}')  # a broken counter
-        assert _wait(lambda: counter.rejected == 2)  # type: ignore[attr-defined]
-        assert counter.passed == 1 and not alerts  # type: ignore[attr-defined]
-
-        granted = GateDecision("personnel", site.clock.now(), Decision.GRANT, credential_id="c")
-        doors.open_for(granted)  # one credential, one opening
-        publish('{"passed": 1}')
-        assert _wait(lambda: counter.passed == 2)  # type: ignore[attr-defined]
-        assert not alerts  # one person for one credential
-        publish("1")  # a second person in the same opening
-        assert _wait(lambda: bool(alerts))
-        (alert,) = alerts
-        assert alert.kind is AlertKind.TAILGATING and alert.lane == "personnel"
-        assert [(e.decision, e.reason) for e in events] == [
-            (Decision.REFER, ReferReason.TAILGATING)
-        ]
+        yield lane, counter, publish, events, alerts
     finally:
         stop.set()
         runner.join(5)
@@ -264,3 +249,117 @@ def test_a_people_counter_on_mqtt_feeds_the_tailgating_watch(site, broker):  # n
         publisher.disconnect()
         publisher.loop_stop()
     assert not runner.is_alive() and not counter.ready  # type: ignore[attr-defined]
+
+
+def _seen(events: list[GateDecision]) -> list[tuple[Decision, object, str | None]]:
+    return [(e.decision, e.reason, e.credential_id) for e in events]
+
+
+@pytest.mark.parametrize("site", ["sqlite"], indirect=True)
+def test_a_people_counter_on_mqtt_feeds_the_tailgating_watch(site, broker):  # noqa: F811
+    counter_id = f"compteur-{uuid.uuid4().hex[:8]}"
+    text = COUNTER_SITE.format(counter=counter_id, host=broker[0], port=broker[1])
+    with _counting(site, broker, text, counter_id) as (lane, counter, publish, events, alerts):
+        doors = lane.doors
+        assert isinstance(doors, DoorLane) and lane.source is None
+        publish('{"passed": 1}')  # someone through the shut door: the turnstile jumped
+        publish("not a count")
+        publish('{"passed": 1000}')  # a broken counter
+        assert _wait(lambda: counter.rejected == 2 and bool(alerts))  # type: ignore[attr-defined]
+        (alert,) = alerts
+        assert alert.kind is AlertKind.UNAUTHORISED_PASSAGE and alert.door == "porte-personnel"
+        assert _seen(events) == [(Decision.REFER, ReferReason.UNAUTHORISED_PASSAGE, None)]
+        signal = signal_from_lane_alert(alert, site.settings.site.id)
+        assert signal is not None and signal.type is IncidentType.DOOR_FORCED
+
+        granted = GateDecision("personnel", site.clock.now(), Decision.GRANT, credential_id="c")
+        doors.open_for(granted)  # one credential, one opening
+        publish('{"passed": 1}')
+        assert _wait(lambda: counter.passed == 2)  # type: ignore[attr-defined]
+        assert len(alerts) == 1  # one person for one credential
+        publish("1")  # a second person in the same opening
+        assert _wait(lambda: len(alerts) == 2)
+        assert alerts[1].kind is AlertKind.TAILGATING and alerts[1].lane == "personnel"
+        assert _seen(events)[1:] == [(Decision.REFER, ReferReason.TAILGATING, "c")]
+
+
+COUNTER_AIRLOCK_SITE = """
+[[readers]]
+id = "badge"
+kind = "wiegand-http"
+token = "${{TOKEN}}"
+
+[[readers]]
+id = "{counter}"
+kind = "counter-mqtt"
+host = "{host}"
+port = {port}
+grace_s = 1.5
+
+[[doors]]
+id = "sas-ext"
+kind = "simulated"
+
+[[doors]]
+id = "sas-int"
+kind = "simulated"
+
+[[airlocks]]
+id = "sas"
+outer = "sas-ext"
+inner = "sas-int"
+
+[[gates]]
+id = "personnel"
+mode = "credential_only"
+readers = ["badge", "{counter}"]
+airlock = "sas"
+storage = ["site_database", "none"]
+"""
+
+
+@pytest.mark.parametrize("site", ["sqlite"], indirect=True)
+def test_a_people_counter_on_mqtt_watches_an_airlock(site, broker):  # noqa: F811
+    counter_id = f"compteur-{uuid.uuid4().hex[:8]}"
+    text = COUNTER_AIRLOCK_SITE.format(counter=counter_id, host=broker[0], port=broker[1])
+    with _counting(site, broker, text, counter_id) as (lane, counter, publish, events, alerts):
+        doors = lane.doors
+        assert isinstance(doors, AirlockLane)
+        publish("1")  # both doors locked, yet someone went through
+        assert _wait(lambda: bool(alerts))
+        assert [(a.kind, a.door) for a in alerts] == [(AlertKind.UNAUTHORISED_PASSAGE, None)]
+
+        granted = GateDecision("personnel", site.clock.now(), Decision.GRANT, credential_id="c")
+        doors.open_for(granted)
+        assert doors.state is AirlockState.ENTERING
+        publish("1")
+        publish('{"passed": 1}')  # two people came in on one credential
+        assert _wait(lambda: doors.airlock.people == 2)
+        outer = doors.doors[Side.OUTER]
+        outer.push()  # type: ignore[attr-defined]
+        assert _wait(lambda: doors.airlock.outer.observed.is_open)
+        outer.close()  # type: ignore[attr-defined]
+        assert _wait(lambda: doors.state is AirlockState.HELD)  # the inner door stays shut
+        assert [a.kind for a in alerts][1:] == [AlertKind.TAILGATING]
+        assert _seen(events) == [
+            (Decision.REFER, ReferReason.UNAUTHORISED_PASSAGE, None),
+            (Decision.REFER, ReferReason.TAILGATING, "c"),
+        ]
+        inner = doors.doors[Side.INNER]
+        assert not inner.calls(DoorAction.PULSE)  # type: ignore[attr-defined]
+
+        doors.agent_decided(Decision.GRANT, "agent:dupont")  # the agent lets both in
+        assert inner.calls(DoorAction.PULSE)  # type: ignore[attr-defined]
+        inner.push()  # type: ignore[attr-defined]
+        assert _wait(lambda: doors.airlock.inner.observed.is_open)
+        inner.close()  # type: ignore[attr-defined]
+        assert _wait(lambda: doors.state is AirlockState.IDLE)
+        publish("1")  # counted late (within the counter's 1.5 s): still that cycle's
+        assert _wait(lambda: counter.passed == 4)  # type: ignore[attr-defined]
+        assert len(alerts) == 2  # and its tailgating was already raised
+        time.sleep(1.6)
+        publish("1")  # the grace is over: nobody let this one in
+        assert _wait(lambda: len(alerts) >= 3)  # handled in order after the late one
+        assert [a.kind for a in alerts] == [
+            AlertKind.UNAUTHORISED_PASSAGE, AlertKind.TAILGATING, AlertKind.UNAUTHORISED_PASSAGE,
+        ]  # fmt: skip

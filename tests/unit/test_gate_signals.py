@@ -30,6 +30,7 @@ SITE = "0830042X"
         (Decision.REFER, ReferReason.TAILGATING, IncidentType.TAILGATING),
         (Decision.DENY, DenyReason.EXPIRED, None),  # an ordinary refusal
         (Decision.REFER, ReferReason.REFER_BAND, None),
+        (Decision.REFER, ReferReason.UNAUTHORISED_PASSAGE, None),  # the lane alert raises it
         (Decision.GRANT, None, None),
     ],
 )
@@ -66,6 +67,7 @@ def test_zone_can_be_given() -> None:
         (AlertKind.DOOR_FORCED, IncidentType.DOOR_FORCED, "porte-1"),
         (AlertKind.DOOR_HELD_OPEN, IncidentType.DOOR_HELD_OPEN, "porte-1"),
         (AlertKind.TAILGATING, IncidentType.TAILGATING, "lane-1"),
+        (AlertKind.UNAUTHORISED_PASSAGE, IncidentType.DOOR_FORCED, "porte-1"),
         (AlertKind.DOOR_FAULT, None, None),
         (AlertKind.FIRE_EGRESS, None, None),
     ],
@@ -95,3 +97,14 @@ def test_camera_faults(kind: DeviceFaultKind, offline: bool) -> None:
         return
     assert signal is not None and signal.type is IncidentType.CAMERA_OFFLINE
     assert signal.source == "cam-nord" and signal.code == f"camera:{kind.value}"
+
+
+def test_a_passage_with_no_opening_is_a_high_incident_told_apart_by_its_code() -> None:
+    alert = LaneAlert(
+        AlertKind.UNAUTHORISED_PASSAGE, "sas", T0, None, "1 passage(s) with no opening"
+    )
+    signal = signal_from_lane_alert(alert, SITE)
+    assert signal is not None and signal.code == "unauthorised_passage"
+    assert signal.source == "sas"  # an airlock's counter names no single door
+    incident = Incident.open("I1", signal)
+    assert incident.type is IncidentType.DOOR_FORCED and incident.severity is Severity.HIGH

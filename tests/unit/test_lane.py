@@ -29,10 +29,14 @@ from seuil.domain.lane import (
     FireCleared,
     OccupancyCounted,
     OpeningWindow,
+    Passages,
+    PassageTally,
     Side,
     Step,
     Tick,
+    unauthorised_passage,
 )
+from seuil.domain.site_mode import SiteMode
 
 T0 = datetime(2025, 9, 2, 7, 50, tzinfo=UTC)
 PULSE, HELD = 3.0, 20.0
@@ -92,6 +96,103 @@ def test_bad_counts_are_refused():
         OpeningWindow("entree", T0, credentials=-1)
     with pytest.raises(ValueError):
         OpeningWindow("entree", T0).report(-1, at(1))
+
+
+# --- a people counter's passages -----------------------------------------------------
+
+
+def test_passages_count_for_the_opening_in_progress():
+    tally = PassageTally()
+    tally.open()
+    assert tally.add(1, at(1), 2.0) == (Passages.CURRENT, 1)
+    assert tally.add(2, at(2), 2.0) == (Passages.CURRENT, 3)
+    tally.open()  # a new opening starts from nothing
+    assert tally.add(1, at(3), 2.0) == (Passages.CURRENT, 1)
+
+
+def test_a_late_report_counts_for_the_opening_that_just_closed():
+    tally = PassageTally()
+    tally.open()
+    tally.add(1, at(1), 2.0)
+    tally.close(at(5))
+    tally.close(at(6))  # closing twice keeps the first close
+    assert tally.add(1, at(6.5), 2.0) == (Passages.LATE, 2)
+    assert tally.add(1, at(7), 2.0) == (Passages.LATE, 3)  # exactly at the grace's end
+    assert tally.add(1, at(7.01), 2.0) == (Passages.NONE, 1)
+    assert tally.add(1, at(7.01), 5.0) == (Passages.LATE, 4)  # each counter its own grace
+
+
+def test_passages_with_no_opening_ever_or_no_grace():
+    tally = PassageTally()
+    assert tally.add(2, at(1), 10.0) == (Passages.NONE, 2)
+    tally.open()
+    tally.close(at(2))
+    assert tally.add(1, at(2), 0.0) == (Passages.LATE, 1)
+    assert tally.add(1, at(2.001), 0.0) == (Passages.NONE, 1)
+
+
+def test_bad_passages_are_refused():
+    with pytest.raises(ValueError, match="negative"):
+        PassageTally().add(-1, at(1), 2.0)
+    with pytest.raises(ValueError, match="grace_s"):
+        PassageTally().add(1, at(1), -0.5)
+
+
+def test_a_passage_with_no_opening_is_an_alert_except_during_evacuation():
+    alert = unauthorised_passage("entree", "tourniquet", 1, at(1), SiteMode.NORMAL)
+    assert alert is not None and alert.kind is AlertKind.UNAUTHORISED_PASSAGE
+    assert (alert.lane, alert.door, alert.at) == ("entree", "tourniquet", at(1))
+    assert alert.detail == "1 passage(s) with no opening"
+    locked = unauthorised_passage("entree", None, 2, at(1), SiteMode.CONFINEMENT)
+    assert locked is not None and locked.detail == "2 passage(s) with no opening during confinement"
+    assert unauthorised_passage("entree", "tourniquet", 3, at(1), SiteMode.EVACUATION) is None
+    assert unauthorised_passage("entree", "tourniquet", 0, at(1), SiteMode.NORMAL) is None
+
+
+TALLY_STEP = st.one_of(
+    st.just(("open", 0, 0.0)),
+    st.tuples(st.just("close"), st.just(0), st.integers(0, 5000)),
+    st.tuples(st.just("pass"), st.integers(0, 5), st.integers(0, 5000)),
+)  # (what, people, milliseconds since the previous step)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TALLY_STEP, max_size=40), st.integers(0, 4000))
+def test_every_passage_is_filed_once_and_where_it_belongs(steps, grace):
+    """Against a plain record of openings: a passage counts for the opening in progress,
+    or for the last one within the grace after it closed; otherwise for none."""
+    tally = PassageTally()
+    t = 0  # milliseconds
+    openings: list[list[int]] = []  # [closed_at or -1, passages]
+    outside = reported = 0
+    for kind, people, dt in steps:
+        t += dt
+        if kind == "open":
+            tally.open()
+            openings.append([-1, 0])
+        elif kind == "close":
+            tally.close(at(t / 1000))
+            if openings and openings[-1][0] < 0:
+                openings[-1][0] = t
+        else:
+            where, total = tally.add(people, at(t / 1000), grace / 1000)
+            reported += people
+            last = openings[-1] if openings else None
+            if last is not None and last[0] < 0:
+                expected = Passages.CURRENT
+            elif last is not None and t - last[0] <= grace:
+                expected = Passages.LATE
+            else:
+                expected = Passages.NONE
+            assert where is expected
+            if where is Passages.NONE:
+                outside += people
+                assert total == people
+            else:
+                assert last is not None
+                last[1] += people
+                assert total == last[1]
+    assert outside + sum(o[1] for o in openings) == reported
 
 
 # --- one door --------------------------------------------------------------------------

@@ -340,3 +340,158 @@ def test_airlock_confinement_locks_and_holds_whoever_is_inside():
     assert not inner.calls(DoorAction.PULSE) and lane.state is AirlockState.HELD
     lane.open_for(GRANT)  # the pipeline never calls it in confinement; harmless anyway
     assert len(outer.calls(DoorAction.PULSE)) == 1
+
+
+# -- a people counter's passages (turnstile, beam) ------------------------------------------
+
+
+def _events(events):
+    return [(e.decision, e.reason, e.credential_id, e.person_ref) for e in events]
+
+
+UNAUTHORISED = (Decision.REFER, ReferReason.UNAUTHORISED_PASSAGE, None, None)
+TAILGATING = (Decision.REFER, ReferReason.TAILGATING, "c1", "P-1")
+
+
+def _close_window(lane, clock, seconds=5.0):
+    """Let the opening run out (pulse 3 s + 2 s to walk through) and close it."""
+    clock.advance(seconds)
+    lane.tick()
+    assert lane.window is None
+
+
+def test_a_passage_with_no_opening_is_an_alert_and_an_anonymous_event():
+    lane, _, clock, events = _door_lane()
+    lane.open_for(GRANT)  # an earlier, finished opening must not lend its credential
+    _close_window(lane, clock)
+    clock.advance(60)
+    lane.people_passed(1)  # someone jumped the turnstile
+    (alert,) = lane.raised
+    assert alert.kind is AlertKind.UNAUTHORISED_PASSAGE and alert.door == "portillon"
+    assert alert.detail == "1 passage(s) with no opening"
+    assert _events(events) == [UNAUTHORISED]
+    lane.people_passed(2)  # each passage with no opening is seen
+    assert len(lane.raised) == 2 and lane.raised[1].detail.startswith("2 passage(s)")
+    with pytest.raises(ValueError, match="negative"):
+        lane.people_passed(-1)
+
+
+def test_a_late_report_counts_for_the_opening_that_just_closed():
+    lane, _, clock, events = _door_lane()
+    lane.open_for(GRANT)
+    lane.people_passed(1)
+    _close_window(lane, clock)
+    clock.advance(1.0)
+    lane.people_passed(1)  # the second person's count arrives 1 s after the close
+    assert _events(events) == [TAILGATING] and lane.openings == [(1, 2)]
+    lane.people_passed(1)  # one alert per opening, even late
+    assert [a.kind for a in lane.raised] == [AlertKind.TAILGATING] and lane.openings == [(1, 3)]
+
+
+def test_one_late_passage_for_one_credential_is_nothing():
+    lane, _, clock, events = _door_lane()
+    lane.open_for(GRANT)
+    _close_window(lane, clock)
+    clock.advance(1.9)
+    lane.people_passed(1)  # the only person, counted late
+    assert events == [] and lane.raised == [] and lane.openings == [(1, 1)]
+
+
+def test_after_the_grace_a_passage_is_unauthorised_and_each_counter_has_its_own():
+    lane, _, clock, events = _door_lane()
+    lane.open_for(GRANT)
+    lane.people_passed(1)
+    _close_window(lane, clock)
+    clock.advance(2.5)
+    lane.people_passed(1, grace_s=3.0)  # a slow counter declared with a longer grace
+    assert _events(events) == [TAILGATING]
+    lane.people_passed(1)  # the default 2 s are over
+    assert _events(events) == [TAILGATING, UNAUTHORISED] and lane.openings == [(1, 2)]
+
+
+def test_passages_follow_the_site_mode():
+    mode = {"now": "evacuation"}
+    lane, _, _clock, events = _door_lane(site_mode=lambda: mode["now"])
+    lane.tick()
+    lane.people_passed(5)  # fire egress: everyone leaves through the released door
+    assert events == [] and [a.kind for a in lane.raised] == [AlertKind.FIRE_EGRESS]
+    mode["now"] = "confinement"
+    lane.tick()
+    lane.people_passed(1)  # a locked-down door, yet someone went through
+    alert = lane.raised[-1]
+    assert alert.kind is AlertKind.UNAUTHORISED_PASSAGE and "confinement" in alert.detail
+    assert _events(events) == [UNAUTHORISED]
+
+
+def _enter(lane, clock, outer, inner):
+    lane.open_for(GRANT)
+    _walk(lane, clock, outer, inner, outer)
+
+
+def test_airlock_counter_passages_while_entering_hold_a_tailgater_once():
+    lane, outer, inner, clock, events = _airlock()
+    lane.open_for(GRANT)
+    lane.people_passed(1)
+    lane.people_passed(1)  # two passages in one cycle: two people inside
+    _walk(lane, clock, outer, inner, outer)
+    assert lane.state is AirlockState.HELD and not inner.calls(DoorAction.PULSE)
+    lane.people_passed(1)
+    assert _events(events) == [TAILGATING] and lane.airlock.people == 3
+
+
+def test_airlock_counter_late_passages_are_tailgating_once_per_cycle():
+    lane, outer, inner, clock, events = _airlock()
+    _enter(lane, clock, outer, inner)
+    assert lane.state is AirlockState.GRANTED
+    lane.people_passed(1)
+    assert events == []  # one person for one credential
+    _walk(lane, clock, outer, inner, inner)
+    assert lane.state is AirlockState.IDLE
+    clock.advance(1.0)
+    lane.people_passed(1)  # a second person, counted late: the inner door already closed
+    assert _events(events) == [TAILGATING]
+    assert lane.raised[-1].detail == "2 people through the airlock"
+    lane.people_passed(1)
+    assert len(events) == 1
+    clock.advance(2.0)
+    lane.people_passed(1)  # the grace is over: nobody let this one in
+    assert _events(events)[1:] == [UNAUTHORISED] and lane.raised[-1].door is None
+
+
+def test_airlock_counter_while_granted_more_than_one_is_tailgating():
+    lane, outer, inner, clock, events = _airlock()
+    _enter(lane, clock, outer, inner)
+    lane.people_passed(2)
+    assert _events(events) == [TAILGATING] and inner.unlocked  # already let through
+
+
+def test_airlock_someone_turned_back_crossing_the_counter_again_is_no_alert():
+    lane, outer, inner, clock, events = _airlock()
+    lane.open_for(GRANT)
+    lane.people_passed(1)
+    _walk(lane, clock, outer, inner, outer)
+    clock.advance(3.5)  # the inner door released, but the person stays: the agent decides
+    lane.tick()
+    assert lane.state is AirlockState.HELD
+    lane.agent_decided(Decision.DENY, "agent:dupont")  # and sends them back out
+    assert lane.state is AirlockState.TURNED_BACK
+    lane.people_passed(1)  # going back out through the counter
+    _walk(lane, clock, outer, inner, outer)
+    assert lane.state is AirlockState.IDLE
+    lane.people_passed(1)  # or counted late
+    assert events == [] and [a.kind for a in lane.raised] == [AlertKind.PASSAGE_TIMEOUT]
+
+
+def test_airlock_counter_with_no_cycle_follows_the_site_mode():
+    mode = {"now": "normal"}
+    lane, _outer, _inner, _clock, events = _airlock(site_mode=lambda: mode["now"])
+    lane.people_passed(1)
+    assert _events(events) == [UNAUTHORISED]
+    mode["now"] = "evacuation"
+    lane.tick()
+    lane.people_passed(3)
+    assert len(events) == 1 and lane.state is AirlockState.FIRE
+    mode["now"] = "confinement"
+    lane.tick()
+    lane.people_passed(1)
+    assert _events(events) == [UNAUTHORISED] * 2 and "confinement" in lane.raised[-1].detail

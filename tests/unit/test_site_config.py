@@ -416,7 +416,7 @@ def test_a_camera_less_gate_is_credential_only_with_a_badge_reader():
         assert "gates[0] (personnel)" in message
 
 
-def test_camera_less_gate_needs_a_badge_reader_and_counters_watch_doors_only():
+def test_camera_less_gate_needs_a_badge_reader_and_counters_watch_doors_and_airlocks():
     qr_only = CAMERA_LESS.replace('readers = ["badge", "compteur"]', 'readers = ["qr"]') + (
         '\n[[cameras]]\nid = "cam"\nkind = "webcam"\n\n'
         '[[readers]]\nid = "qr"\nkind = "qr-camera"\ncamera = "cam"\n'
@@ -429,5 +429,20 @@ def test_camera_less_gate_needs_a_badge_reader_and_counters_watch_doors_only():
         '\n[[doors]]\nid = "ext"\nkind = "simulated"\n'
         '\n[[airlocks]]\nid = "sas"\nouter = "ext"\ninner = "porte"\n'
     )
-    _refused(airlock, "a people counter (counter-mqtt) watches a single door",
-             environ={"T": "tok"})  # fmt: skip
+    config = parse_site_config(airlock, environ={"T": "tok"})
+    assert (
+        config.gate("personnel").airlock == "sas" and "compteur" in config.gate("personnel").readers
+    )
+
+
+def test_a_counter_grace_is_validated():
+    counter = parse_site_config(CAMERA_LESS, environ={"T": "tok"}).reader("compteur")
+    assert isinstance(counter, CounterMqttReader) and counter.grace_s == 2.0
+    late = CAMERA_LESS.replace("port = 1884", "port = 1884\ngrace_s = 0.5")
+    counter = parse_site_config(late, environ={"T": "tok"}).reader("compteur")
+    assert isinstance(counter, CounterMqttReader) and counter.grace_s == 0.5
+    for bad in ("-1", "60", '"2 s"'):
+        text = CAMERA_LESS.replace("port = 1884", f"port = 1884\ngrace_s = {bad}")
+        assert "grace_s" in _refused(text, "readers[1]", environ={"T": "tok"})
+    unknown = CAMERA_LESS.replace("port = 1884", "port = 1884\ngrace = 2")
+    assert "grace" in _refused(unknown, "readers[1]", environ={"T": "tok"})

@@ -82,6 +82,7 @@ class ReferReason(StrEnum):
     PERSON_NOT_FOUND = "person_not_found"
     LIVENESS_UNCERTAIN = "liveness_uncertain"  # the liveness check could not conclude
     CONFINEMENT = "confinement"  # PPMS lockdown: no door opens, the gate agent decides
+    UNAUTHORISED_PASSAGE = "unauthorised_passage"  # a counter saw someone; nobody opened
 
 
 class FaceVerdict(StrEnum):

@@ -14,6 +14,10 @@ side.
   DOOR_HELD_OPEN (open longer than ``held_open_s``).
 * :class:`OpeningWindow` counts people through one opening against the credentials
   presented for it: more people than credentials is tailgating (REFER + an alert).
+* :class:`PassageTally` sets a people counter's passages against the openings: during
+  an opening they count for it, a little after it closed (``grace_s``: the counter or
+  the network was late) they still do, otherwise nobody opened the door:
+  :func:`unauthorised_passage` (UNAUTHORISED_PASSAGE, except during evacuation).
 * :class:`Airlock` is the two-door interlock, an explicit state machine whose
   transition table is :data:`Airlock.TABLE`:
 
@@ -59,6 +63,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from seuil.domain.gate import Decision, Outcome, ReferReason
+from seuil.domain.site_mode import SiteMode
 
 __all__ = [
     "AgentDecided",
@@ -81,9 +86,12 @@ __all__ = [
     "OccupancyCounted",
     "OpeningSummary",
     "OpeningWindow",
+    "PassageTally",
+    "Passages",
     "Side",
     "Step",
     "Tick",
+    "unauthorised_passage",
 ]
 
 
@@ -121,6 +129,7 @@ class AlertKind(StrEnum):
     DOOR_FAULT = "door_fault"  # a command did not reach the door
     PASSAGE_TIMEOUT = "passage_timeout"  # released, but nobody went through
     FIRE_EGRESS = "fire_egress"
+    UNAUTHORISED_PASSAGE = "unauthorised_passage"  # a counter saw someone, nobody opened
     FIRE_CLEARED = "fire_cleared"
 
 
@@ -307,6 +316,64 @@ class OpeningWindow:
 
     def close(self, at: datetime) -> OpeningSummary:
         return OpeningSummary(self.lane, self.opened_at, at, self.credentials, self.people)
+
+
+class Passages(StrEnum):
+    """Which opening a counter's passages belong to."""
+
+    CURRENT = "current"  # the opening in progress
+    LATE = "late"  # the opening that just closed (reported within the grace)
+    NONE = "none"  # no opening: nobody let them through
+
+
+class PassageTally:
+    """A people counter's passages set against the openings of one lane (pure).
+
+    The lane calls :meth:`open` when an opening begins and :meth:`close` when it ends;
+    :meth:`add` files the passages a counter reports and returns where they went with
+    the opening's total so far. A counter reports a passage after the person went
+    through, sometimes after the opening closed (the counter's own delay, the network):
+    passages reported within ``grace_s`` of the close still belong to that opening.
+    """
+
+    def __init__(self) -> None:
+        self.is_open = False
+        self.passed = 0  # passages of the current (or last) opening
+        self.closed_at: datetime | None = None
+
+    def open(self) -> None:
+        self.is_open, self.passed, self.closed_at = True, 0, None
+
+    def close(self, at: datetime) -> None:
+        if self.is_open:
+            self.is_open, self.closed_at = False, at
+
+    def add(self, people: int, at: datetime, grace_s: float) -> tuple[Passages, int]:
+        if people < 0:
+            raise ValueError("a number of passages cannot be negative")
+        if grace_s < 0:
+            raise ValueError("grace_s cannot be negative")
+        if self.is_open:
+            self.passed += people
+            return Passages.CURRENT, self.passed
+        if self.closed_at is not None and at - self.closed_at <= timedelta(seconds=grace_s):
+            self.passed += people
+            return Passages.LATE, self.passed
+        return Passages.NONE, people
+
+
+def unauthorised_passage(
+    lane: str, door: str | None, people: int, at: datetime, mode: SiteMode
+) -> LaneAlert | None:
+    """People went through with no opening in progress: a turnstile jumped, someone
+    slipping through. Expected while the doors are released for evacuation (None); an
+    alert otherwise, confinement included."""
+    if people <= 0 or mode is SiteMode.EVACUATION:
+        return None
+    detail = f"{people} passage(s) with no opening"
+    if mode is SiteMode.CONFINEMENT:
+        detail += " during confinement"
+    return LaneAlert(AlertKind.UNAUTHORISED_PASSAGE, lane, at, door, detail)
 
 
 # --- the airlock -----------------------------------------------------------------------

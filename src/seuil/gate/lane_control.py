@@ -21,8 +21,14 @@ an MQTT door) is followed through its pushes, each change handled in order on th
 tick, and its last state on the live link is read without a round trip; a door that
 does not push, or whose link is down, is asked (``state()``) at most every ``poll_s``.
 
-A people counter (beam or door counter) reports passages with ``people_passed``: they
-add up over the current opening of a :class:`DoorLane`.
+A people counter (beam, turnstile or door counter) reports passages with
+``people_passed`` (:class:`~seuil.domain.lane.PassageTally`): they add up over the
+current opening (a :class:`DoorLane`'s window, an :class:`AirlockLane`'s cycle), and
+those reported within ``grace_s`` after it closed still count for it (more people than
+credentials: tailgating, once per opening). A passage with no opening in progress
+means someone jumped the turnstile or slipped through: UNAUTHORISED_PASSAGE, one gate
+event (REFER ``unauthorised_passage``, with no credential) and the alert; none while the
+site is evacuating (the doors are released, people are expected to pass).
 
 Both follow the site mode (PPMS): entering confinement locks every door and no pulse
 is ever sent while it lasts; evacuation releases every door (fire egress, recorded),
@@ -64,8 +70,11 @@ from seuil.domain.lane import (
     LaneAlert,
     OccupancyCounted,
     OpeningWindow,
+    Passages,
+    PassageTally,
     Side,
     Tick,
+    unauthorised_passage,
 )
 from seuil.domain.site_mode import SiteMode, SiteModeSource, read_site_mode
 from seuil.domain.tracks import TrackCounter
@@ -73,7 +82,9 @@ from seuil.ports.clock import Clock
 from seuil.ports.doors import Door, StatePushingDoor
 from seuil.ports.face import RGBImage
 
-__all__ = ["AirlockLane", "DoorLane", "FaceBoxes"]
+__all__ = ["GRACE_S", "AirlockLane", "DoorLane", "FaceBoxes"]
+
+GRACE_S = 2.0  # a counter's report this late after an opening still belongs to it
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +131,24 @@ class _LaneBase:
         self._granted: GateDecision | None = None  # the GRANT of the current opening
         self._opening = False  # inside open_for: the pipeline records a failure itself
         self._pushes: deque[tuple[Side, DoorState]] = deque()  # changes pushed by doors
+        self.tally = PassageTally()  # a people counter's passages per opening
+
+    def _judged_in(self, people: int) -> SiteMode | None:
+        """The site mode passages are judged in; None when there is nothing to judge
+        (no passage, or evacuation: the doors are released, people are expected)."""
+        if people < 0:
+            raise ValueError("a number of passages cannot be negative")
+        mode = read_site_mode(self._site_mode)
+        if mode is SiteMode.EVACUATION:
+            logger.info("gate %s: %d passage(s) during evacuation", self.gate_id, people)
+            return None
+        return mode if people else None
+
+    def _unauthorised(self, people: int, door: str | None, mode: SiteMode) -> None:
+        """Passages with no opening in progress."""
+        alert = unauthorised_passage(self.gate_id, door, people, self._clock.now(), mode)
+        if alert is not None:
+            self._alert(alert)
 
     def _alert(self, alert: LaneAlert) -> None:
         self.raised.append(alert)
@@ -131,11 +160,13 @@ class _LaneBase:
                 logger.exception("gate %s: alert not delivered", self.gate_id)
         if alert.kind is AlertKind.TAILGATING:
             self._event(Outcome.refer(ReferReason.TAILGATING))
+        elif alert.kind is AlertKind.UNAUTHORISED_PASSAGE:  # nobody was let in: no credential
+            self._event(Outcome.refer(ReferReason.UNAUTHORISED_PASSAGE), anonymous=True)
         elif alert.kind is AlertKind.DOOR_FAULT and not self._opening:
             self._event(decide(None, None, None, None, device_fault=True))
 
-    def _event(self, outcome: Outcome) -> None:
-        g = self._granted
+    def _event(self, outcome: Outcome, *, anonymous: bool = False) -> None:
+        g = None if anonymous else self._granted
         self._sink(
             GateDecision.from_outcome(
                 self.gate_id, self._clock.now(), outcome,
@@ -201,6 +232,7 @@ class DoorLane(_LaneBase):
         self._counter_factory = counter
         self._mono = monotonic
         self.window: OpeningWindow | None = None
+        self._closed: OpeningWindow | None = None  # the last opening, for late passages
         self._counter: TrackCounter | None = None
         self._sensor = 0
         self._until = 0.0
@@ -231,6 +263,8 @@ class DoorLane(_LaneBase):
                 self.window = OpeningWindow(self.gate_id, now, 1)
                 self._counter = self._counter_factory()
                 self._sensor = 0
+                self.tally.open()
+                self._closed = None
             self._until = self._mono() + self.pulse_s + self.after_s
 
     # -- the runner's side ----------------------------------------------------------------
@@ -248,19 +282,25 @@ class DoorLane(_LaneBase):
             if self.window is not None:
                 self._report(self._sensor)
 
-    def people_passed(self, people: int) -> None:
-        """A people counter's passages since its last report: they add up per opening.
-
-        Passages outside an opening are not tailgating (nobody was let in); a forced or
-        held door is seen by the door's own state."""
-        if people < 0:
-            raise ValueError("a number of passages cannot be negative")
+    def people_passed(self, people: int, grace_s: float = GRACE_S) -> None:
+        """A people counter's passages since its last report: they add up per opening,
+        and count for the opening that closed less than ``grace_s`` ago (a late report).
+        Passages with no opening are an UNAUTHORISED_PASSAGE (not during evacuation)."""
         with self._lock:
-            if self.window is None:
-                logger.info("gate %s: %d passage(s) outside an opening", self.gate_id, people)
+            mode = self._judged_in(people)
+            if mode is None:
                 return
-            self._sensor += people
-            self._report(self._sensor)
+            now = self._clock.now()
+            where, passed = self.tally.add(people, now, grace_s)
+            window = self.window if where is Passages.CURRENT else self._closed
+            if where is Passages.NONE or window is None:
+                self._unauthorised(people, self.door.name, mode)
+                return
+            alert = window.report(passed, now)
+            if where is Passages.LATE:
+                self.openings[-1] = (window.credentials, window.people)
+            if alert is not None:
+                self._alert(alert)
 
     def tick(self) -> None:
         with self._lock:
@@ -271,7 +311,8 @@ class DoorLane(_LaneBase):
             if self.window is not None and self._mono() >= self._until:
                 summary = self.window.close(now)
                 self.openings.append((summary.credentials, summary.people))
-                self.window, self._counter = None, None
+                self.tally.close(now)
+                self._closed, self.window, self._counter = self.window, None, None
             if self.watch_state:
                 while self._pushes:  # every change the door pushed, in order
                     self._observe(self._pushes.popleft()[1], now)
@@ -345,6 +386,8 @@ class AirlockLane(_LaneBase):
         self._counter_factory = counter
         self._counter: TrackCounter | None = None
         self._faulty: set[Side] = set()  # doors whose state cannot be read right now
+        self._tailgated = False  # this cycle already raised TAILGATING
+        self._turned_back = False  # this cycle sent someone back out through the outer door
         self.round_trips = 0  # state reads sent to the doors (pushes spare them)
         self._follow(outer, Side.OUTER)
         self._follow(inner, Side.INNER)
@@ -366,6 +409,8 @@ class AirlockLane(_LaneBase):
                 raise DeviceError(f"airlock {self.gate_id}: {step.note or 'busy'}", self.gate_id)
             self._granted = decision
             self._counter = self._counter_factory()
+            self.tally.open()
+            self._tailgated = self._turned_back = False
             self._opening = True
             try:
                 self._run(step.commands, step.alerts)
@@ -389,6 +434,32 @@ class AirlockLane(_LaneBase):
     def people_counted(self, people: int) -> None:
         with self._lock:
             self._handle(OccupancyCounted(self._clock.now(), people))
+
+    def people_passed(self, people: int, grace_s: float = GRACE_S) -> None:
+        """A people counter's passages into the airlock since its last report.
+
+        They add up over the cycle (from the entry request until the airlock is idle
+        again): while the person is entering or waiting they are the occupancy (more
+        than one: held for the agent, TAILGATING); once the inner door is released, or
+        reported within ``grace_s`` after the cycle ended, more than one is TAILGATING
+        (once per cycle). Someone sent back out may cross the counter again: not counted.
+        Passages with no cycle are an UNAUTHORISED_PASSAGE (not during evacuation)."""
+        with self._lock:
+            mode = self._judged_in(people)
+            if mode is None:
+                return
+            state = self.airlock.state
+            if state in (AirlockState.FIRE, AirlockState.RECOVERING, AirlockState.TURNED_BACK):
+                return  # doors released for egress or being locked again; someone going out
+            now = self._clock.now()
+            where, passed = self.tally.add(people, now, grace_s)
+            if where is Passages.NONE:
+                self._unauthorised(people, None, mode)
+            elif state in (AirlockState.ENTERING, AirlockState.OCCUPIED, AirlockState.HELD):
+                self._handle(OccupancyCounted(now, passed))
+            elif passed > 1 and not self._tailgated and not self._turned_back:
+                detail = f"{passed} people through the airlock"
+                self._alert(LaneAlert(AlertKind.TAILGATING, self.gate_id, now, None, detail))
 
     def agent_decided(self, decision: Decision, agent: str) -> None:
         """The gate agent settles a held person (GRANT: inner door, DENY: back out)."""
@@ -445,8 +516,18 @@ class AirlockLane(_LaneBase):
                                           f"state: {str(exc)[:80]}"))  # fmt: skip
             self._handle(DoorObserved(now, side, state))
 
+    def _alert(self, alert: LaneAlert) -> None:
+        if alert.kind is AlertKind.TAILGATING:
+            self._tailgated = True
+        super()._alert(alert)
+
     def _handle(self, event: AirlockEvent) -> None:
         step = self.airlock.handle(event)
+        state = self.airlock.state
+        if state is AirlockState.TURNED_BACK:
+            self._turned_back = True
+        elif state in (AirlockState.IDLE, AirlockState.FIRE, AirlockState.RECOVERING):
+            self.tally.close(event.at)  # the cycle is over (late passages: grace_s)
         self._run(step.commands, step.alerts)
 
     def _run(self, commands: Sequence[DoorCommand], alerts: Sequence[LaneAlert]) -> None:

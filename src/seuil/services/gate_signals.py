@@ -7,7 +7,10 @@ engine's ``receive`` (the :class:`~seuil.ports.signals.SignalSink`). Ordinary de
 - DENY ``revoked`` -> DENY_REVOKED; DENY ``face_mismatch`` -> DENY_MISMATCH;
   DENY ``liveness_failed`` -> LIVENESS_FAILURE; REFER ``tailgating`` -> TAILGATING;
 - lane alerts: door forced -> DOOR_FORCED, door held open -> DOOR_HELD_OPEN,
-  tailgating -> TAILGATING;
+  tailgating -> TAILGATING, a passage with no opening (turnstile jumped, someone
+  slipping through a locked door) -> DOOR_FORCED (the same breach seen by a counter
+  rather than the door contact: high severity, the door as source; the signal's code
+  ``unauthorised_passage`` tells them apart);
 - camera faults: disconnected or stalled -> CAMERA_OFFLINE.
 
 The signal's ``raw`` text is the event as JSON (pseudonymous references only, never a
@@ -36,6 +39,7 @@ _ALERTS = {
     AlertKind.DOOR_FORCED: IncidentType.DOOR_FORCED,
     AlertKind.DOOR_HELD_OPEN: IncidentType.DOOR_HELD_OPEN,
     AlertKind.TAILGATING: IncidentType.TAILGATING,
+    AlertKind.UNAUTHORISED_PASSAGE: IncidentType.DOOR_FORCED,
 }
 
 _CAMERA_FAULTS = {
@@ -62,8 +66,8 @@ def signal_from_decision(decision: GateDecision, site: str, zone: str = "") -> S
 
 
 def signal_from_lane_alert(alert: LaneAlert, site: str, zone: str = "") -> Signal | None:
-    """Door forced / held open / tailgating at a lane; None for other alerts (a door
-    command fault or the fire egress are the lane's own business)."""
+    """Door forced / held open / tailgating / passage with no opening at a lane; None for
+    other alerts (a door command fault or the fire egress are the lane's own business)."""
     kind = _ALERTS.get(alert.kind)
     if kind is None:
         return None

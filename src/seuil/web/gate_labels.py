@@ -33,6 +33,7 @@ REASONS: Mapping[str, tuple[str, str]] = {
     "person_not_found": ("aucun titre présenté", "no credential shown"),
     "liveness_uncertain": ("présence réelle incertaine", "liveness uncertain"),
     "confinement": ("confinement PPMS : l'agent décide", "PPMS lockdown: the agent decides"),
+    "unauthorised_passage": ("passage sans ouverture", "passage without an opening"),
 }  # fmt: skip
 
 # REFER reasons (and the non-biometric path) that need the enrolment photo.

@@ -54,6 +54,12 @@ LABELS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "escalate": ("escalade", "escalated"), "resolve": ("clôture", "resolved"),
         "confirm": ("intrusion confirmée", "intrusion confirmed"),
     },
+    "signal_code": {  # a lane alert's code on its incident signal (others show as sent)
+        "tailgating": ("passage en talonnage", "tailgating"),
+        "door_forced": ("porte forcée", "door forced"),
+        "door_held_open": ("porte maintenue ouverte", "door held open"),
+        "unauthorised_passage": ("passage sans ouverture", "passage without an opening"),
+    },
     "signal_kind": {
         "event": ("événement", "event"), "restore": ("retour à la normale", "restore"),
         "repeat": ("répétition", "repeat"),
