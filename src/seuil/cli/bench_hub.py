@@ -10,9 +10,9 @@
    until each appears: commit at the site -> visible on the board, p50/p95/max. And the
    live board's way: a listener on the board's event stream (``/events/board``, staff
    token) re-reads the board page on each probe incident, as the browser does: commit
-   at the site -> event pushed -> page re-read, p50/p95. One hub process only: the live
-   bus is per process, so with several workers a stream hears only its worker's share
-   (reported as pushed/incidents).
+   at the site -> event pushed -> page re-read, p50/p95 (reported as pushed/incidents:
+   on PostgreSQL every worker's notices reach the stream through LISTEN/NOTIFY; on
+   SQLite with several workers a stream hears only its worker's share).
 4. The board with the day loaded: the HTML page (operator session) and its JSON, p50/p95.
 5. Checks: every event stored exactly once (hub count = events sent), high-water marks.
 """
@@ -406,7 +406,8 @@ def print_hub_report(report: dict[str, Any], echo: Callable[[str], None]) -> Non
         f"({latency['seen']}/{latency['incidents']} incidents vus)"
     )
     workers = report["hub_workers"]
-    share = f" : ceux d'un processus sur {workers}" if workers > 1 else ""
+    one_bus = workers > 1 and report["database"] != "postgresql"  # no LISTEN/NOTIFY
+    share = f" : ceux d'un processus sur {workers}" if one_bus else ""
     echo(
         f"tableau en direct (SSE) : poussé p50 {latency['push_p50_s']} s, p95 "
         f"{latency['push_p95_s']} s ; page relue p50 {latency['page_p50_s']} s, p95 "

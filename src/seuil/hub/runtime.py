@@ -10,13 +10,15 @@ import sqlalchemy as sa
 from seuil.adapters.auth.argon2_hasher import Argon2Hasher
 from seuil.adapters.auth.totp import TotpCodes
 from seuil.adapters.live import MemoryLiveBus
+from seuil.adapters.live.pg_notify import PgNotifyBus, live_channel, pg_connector
 from seuil.domain.accounts import HUB_ROLES
 from seuil.hub.db import create_hub_engine, upgrade_hub
 from seuil.hub.ingest import HubIngest
-from seuil.hub.service import HubService
+from seuil.hub.service import TOPIC_BOARD, HubService
 from seuil.hub.settings import HubSettings
 from seuil.hub.uow import HubUnitOfWork
 from seuil.ports.clock import Clock, SystemClock
+from seuil.ports.notify import LiveBus
 from seuil.services.accounts import AccountPolicy, AccountService
 
 
@@ -40,16 +42,25 @@ class Hub:
             return HubUnitOfWork(self.db)
 
         self.uow = uow
-        # The live pages' bus: one process (with N workers, each has its own; see
-        # docs/scaling.md).
+        # The live pages read this process's bus; on PostgreSQL what is published also
+        # reaches the other hub processes (uvicorn --workers N) through LISTEN/NOTIFY on
+        # the hub's database (docs/scaling.md). A SQLite trial is one process.
         self.bus = MemoryLiveBus()
-        self.ingest = HubIngest(uow, self.clock, self.bus.publish)
+        self._fanout: PgNotifyBus | None = None
+        self.live: LiveBus = self.bus
+        if self.db.dialect.name == "postgresql":
+            self._fanout = PgNotifyBus(self.bus, pg_connector(self.db), live_channel(self.db),
+                                       resync=(TOPIC_BOARD, {"change": "resync"}))  # fmt: skip
+            self.live = self._fanout
+        self.ingest = HubIngest(uow, self.clock, self.live.publish)
         self.service = HubService(uow, self.clock, timedelta(seconds=settings.link_timeout_s),
-                                  self.bus.publish)  # fmt: skip
+                                  self.live.publish)  # fmt: skip
         self.accounts = AccountService(
             uow, self.clock, Argon2Hasher(fast=fast_hashing), TotpCodes(),
             AccountPolicy(roles=HUB_ROLES, issuer="seuil hub"),
         )  # fmt: skip
 
     def close(self) -> None:
+        if self._fanout is not None:
+            self._fanout.close()  # sends what is queued, stops its threads
         self.db.dispose()

@@ -7,8 +7,8 @@ screen falls behind, its oldest events are dropped and counted, and the screen i
 history lets a reconnecting screen resume from its ``Last-Event-ID``.
 
 One process only: the site runs its web app, gates and incident engine in one process
-(the embedded default). A multi-process deployment would put a broker behind the same
-port.
+(the embedded default). The regional hub, which may run several processes, puts
+PostgreSQL LISTEN/NOTIFY in front of it (``seuil.adapters.live.pg_notify``).
 """
 
 from __future__ import annotations

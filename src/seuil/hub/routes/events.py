@@ -5,9 +5,9 @@ moved (at a site or at the centre), that a school changed its PPMS mode or its d
 health; the page then re-reads itself. ``/events/mediator`` (``hub_mediate``): a
 mediator hears only of their own assignments. Payloads carry ids, never a name.
 
-One process: the bus is the hub process's own (``Hub.bus``); with several uvicorn
-workers a page hears only what its worker stored or did (the pages' slow refresh
-catches the rest; see docs/scaling.md).
+The streams read the hub process's own bus (``Hub.bus``); on PostgreSQL what the other
+hub processes publish reaches it through LISTEN/NOTIFY (``Hub.live``, see
+docs/scaling.md); a SQLite trial is one process.
 """
 
 from __future__ import annotations
