@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from seuil.domain.devices import Device, DeviceKind
 from seuil.domain.errors import DeviceError, SeuilError, StorageUnavailableError
-from seuil.domain.gate import GateDecision
+from seuil.domain.gate import Decision, GateDecision
 from seuil.domain.incidents import Signal
 from seuil.domain.lane import LaneAlert
 from seuil.web.runtime import BadgeReply, DemoDevice, GateInfo, WebRuntime
@@ -451,8 +451,16 @@ def build_runtime(
     if config is None:
         return runtime
     runtime.zones = {g.id: g.name or g.id for g in config.gates}
+    let_in: dict[str, Callable[[], None]] = {}  # demo cameras: the person walks through
+
+    def decided(decision: GateDecision) -> None:
+        runtime.on_decision(decision)
+        leave = let_in.get(decision.gate_id)
+        if leave is not None and decision.decision is Decision.GRANT:
+            leave()
+
     lanes, skipped = build_gate_lanes(
-        site, config, runtime.on_decision, site_mode=mode, heightened=runtime.heightened,
+        site, config, decided, site_mode=mode, heightened=runtime.heightened,
         alerts=runtime.on_alert,
     )  # fmt: skip
     runtime.lanes, runtime.skipped = lanes, skipped
@@ -484,6 +492,7 @@ def build_runtime(
     web.gate_health = gate_health
     web.capture = functools.partial(capture_frames, sources)
     presenters: dict[str, Callable[[str | None, str], bool]] = {}
+    open_s = {lane.gate_id: _opening_s(lane) for lane in lanes}
     for gate_id, source in sources.items():
         if isinstance(source, PresentationSource):
 
@@ -494,12 +503,24 @@ def build_runtime(
                 return bool(source.present(path, credential))
 
             presenters[gate_id] = present
+            let_in[gate_id] = functools.partial(source.walk_through, open_s.get(gate_id, 5.0))
     web.presenters = presenters
     web.badge = _badge_entry(config, lanes)
     web.webhook = _webhook_entry(site, config, spool)
     runtime.mqtt = _mqtt_gateway(site, config, spool)
     runtime.sia = _sia_receiver(site, config, spool)
     return runtime
+
+
+def _opening_s(lane: GateLane) -> float:
+    """How long a door lane watches who passes after a GRANT (pulse + walk through),
+    with a margin; an airlock's cycle is its own, 5 s is said for it."""
+    from seuil.gate.lane_control import DoorLane
+
+    doors = lane.doors
+    if isinstance(doors, DoorLane):
+        return doors.pulse_s + doors.after_s + 0.5
+    return 5.0
 
 
 def build_app(runtime: SiteRuntime, *, secure_cookies: bool = False) -> FastAPI:
