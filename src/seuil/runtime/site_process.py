@@ -28,7 +28,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -420,6 +420,7 @@ def build_runtime(
     data_dir: Path,
     demo_devices: list[DemoDevice] | None = None,
     demo_videos: Mapping[str, Path] | None = None,
+    demo_gate_videos: Mapping[str, Sequence[str]] | None = None,
     demo_wallet: bool = False,
 ) -> SiteRuntime:
     """Wire a running site from a built :class:`Site` and its configuration file."""
@@ -444,6 +445,7 @@ def build_runtime(
     _register_devices(site, config, demo)
     web = WebRuntime(
         signals=spool, demo_devices=demo, demo_videos=dict(demo_videos or {}),
+        gate_videos=dict(demo_gate_videos or {}),
         heightened=runtime.heightened, set_heightened=runtime.heightened.set,
         demo_wallet={} if demo_wallet else None,
     )  # fmt: skip
@@ -475,6 +477,7 @@ def build_runtime(
             g.refer_fmr,
             g.door or g.airlock,
             camera_kinds.get(g.camera or ""),
+            g.liveness,
         )
         for g in config.gates
     ]
@@ -496,10 +499,12 @@ def build_runtime(
     for gate_id, source in sources.items():
         if isinstance(source, PresentationSource):
 
-            def present(credential: str | None, video: str, source: Any = source) -> bool:
+            def present(
+                credential: str | None, video: str, source: Any = source, gate: str = gate_id
+            ) -> bool:
                 path = web.demo_videos.get(video)
-                if path is None:
-                    raise SeuilError(f"unknown demo video {video!r}")
+                if path is None or video not in web.videos_for(gate):
+                    raise SeuilError(f"unknown demo video {video!r} at gate {gate!r}")
                 return bool(source.present(path, credential))
 
             presenters[gate_id] = present
