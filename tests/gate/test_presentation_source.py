@@ -54,3 +54,29 @@ def test_presentations_queue_up_to_four(shared: Path) -> None:
     video = shared / "video/obama.mp4"
     assert all(source.present(video, None) for _ in range(4))
     assert source.present(video, None) is False
+
+
+def test_a_person_let_in_walks_through_and_the_lane_is_empty_again(shared: Path) -> None:
+    source = PresentationSource("demo", size=(320, 180), idle_fps=20)
+    source.start()
+    try:
+        assert source.present(shared / "video/hamilton.mp4", None)  # 10 s of video
+        end = time.monotonic() + 10
+        frame = source.latest(timeout=1)
+        while frame is None or frame.image.std() == 0:  # wait for the person
+            assert time.monotonic() < end, "the presented video never played"
+            frame = source.latest(timeout=1)
+        source.walk_through(door_open_s=1.5)  # a GRANT: the door opens, she goes through
+        assert source.present(shared / "video/obama.mp4", None)  # the next one, at once
+        let_in = time.monotonic()
+        time.sleep(0.3)
+        frames = [source.latest(timeout=1) for _ in range(3)]
+        assert all(f is not None and f.image.std() == 0 for f in frames)  # the empty lane
+        assert source.presented == 1
+        frame = source.latest(timeout=1)
+        while frame is None or frame.image.std() == 0:  # waits for the door to close
+            assert time.monotonic() - let_in < 5, "the next person never stepped up"
+            frame = source.latest(timeout=1)
+        assert time.monotonic() - let_in >= 1.5
+    finally:
+        source.stop()

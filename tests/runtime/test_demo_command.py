@@ -1,4 +1,5 @@
-"""`seuil demo` (the README's main command) starts a working site and stops cleanly."""
+"""`seuil demo` (the README's main command) starts a working site and stops cleanly,
+with the shared data and without it (both gates start either way)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 
 def _free_port() -> int:
@@ -19,10 +21,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_the_demo_site_starts_serves_and_stops(tmp_path: Path) -> None:
+@pytest.mark.parametrize("with_shared", [True, False], ids=["shared", "no-shared"])
+def test_the_demo_site_starts_serves_and_stops(
+    tmp_path: Path, with_shared: bool, request: pytest.FixtureRequest
+) -> None:
     port = _free_port()
     env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
     env.pop("SEUIL_DATABASE_URL", None)
+    if with_shared:
+        env["SEUIL_SHARED_DIR"] = str(request.getfixturevalue("shared"))  # skips without
+    else:  # as on a fresh machine: an empty folder in place of shared/
+        (tmp_path / "no-shared").mkdir()
+        env["SEUIL_SHARED_DIR"] = str(tmp_path / "no-shared")
     seuil = Path(sys.executable).with_name("seuil")
     proc = subprocess.Popen(
         [str(seuil), "demo", "--port", str(port)], env=env, stdout=subprocess.PIPE,
@@ -41,7 +51,19 @@ def test_the_demo_site_starts_serves_and_stops(tmp_path: Path) -> None:
                 break
         out = "".join(lines)
         assert f"http://127.0.0.1:{port}/" in out, out
-        assert "Roster de démonstration importé : 64 personnes." in out
+        assert "Roster de démonstration importé : 65 personnes." in out
+        # Both gates run; the screens and this text say which one checks liveness.
+        assert "porte « Entrée principale » (verification, contrôle du vivant : non)" in out
+        assert (
+            "porte « Entrée B — contrôle du vivant » (verification, contrôle du vivant : oui)"
+            in out
+        )
+        assert "« Entrée principale » ne vérifie pas le vivant" in out
+        if with_shared:
+            assert "présentez la carte de Lou Aubert" in out, out
+        else:
+            assert "« Entrée B — contrôle du vivant » n'a rien à présenter" in out, out
+            assert "Données de démonstration (dossier shared/) absentes" in out
         token = next(lines[i + 1].strip() for i, line in enumerate(lines) if "jeton" in line)
         assert len(token) >= 20
         page = httpx.get(f"http://127.0.0.1:{port}/setup", timeout=10)

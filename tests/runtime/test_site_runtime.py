@@ -12,19 +12,30 @@ import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from tests.services.conftest import make_settings
 
 from seuil.adapters.auth import Argon2Hasher, TotpCodes
 from seuil.bootstrap import build_site
 from seuil.domain.consent import ConsentGiver, ConsentState
 from seuil.domain.credentials import RevocationReason, TemplateStorage
+from seuil.domain.errors import SeuilError
 from seuil.domain.incidents import IncidentType, Signal
 from seuil.domain.people import PersonKind
 from seuil.domain.ppms import PpmsMode
 from seuil.ports.storage import IncidentQuery
-from seuil.runtime.demo import DEMO_DEVICES, demo_config, demo_videos, seed_roster
-from seuil.runtime.site_process import build_runtime
+from seuil.runtime.demo import (
+    DEMO_DEVICES,
+    demo_config,
+    demo_gate_videos,
+    demo_videos,
+    seed_roster,
+)
+from seuil.runtime.demo_subject import hand_out_liveness_card
+from seuil.runtime.site_process import build_app, build_runtime
 from seuil.services.accounts import AccountService
+
+PASSWORD = "correct horse battery"
 
 
 class Decisions:
@@ -52,11 +63,12 @@ class Decisions:
 def runtime(tmp_path, shared, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.delenv("SEUIL_SITE_KEY", raising=False)
     site = build_site(make_settings(tmp_path))
-    assert seed_roster(site) == 64
+    assert seed_roster(site) == 65  # 60 + the liveness gate's pupil, and 4 staff
     accounts = AccountService(site.uow, site.clock, Argon2Hasher(fast=True), TotpCodes())
     videos = demo_videos(shared)
     rt = build_runtime(site, demo_config(), accounts=accounts, data_dir=tmp_path / "data",
-                       demo_devices=list(DEMO_DEVICES), demo_videos=videos)  # fmt: skip
+                       demo_devices=list(DEMO_DEVICES), demo_videos=videos,
+                       demo_gate_videos=demo_gate_videos(videos), demo_wallet=True)  # fmt: skip
     yield rt
     rt.stop()
 
@@ -102,6 +114,66 @@ def test_a_presentation_is_decided_shown_live_and_a_revoked_card_raises_an_incid
     assert runtime.site.gate_access.recent("entree")[0].decision.value == "deny"
 
 
+@pytest.mark.slow
+def test_the_liveness_gate_grants_the_live_person_and_refuses_her_replay(runtime, shared) -> None:
+    """The demo's second gate checks liveness: the fictional pupil enrolled at start from
+    the live crops is let in from the webcam clip (real2) and refused when the same
+    person is replayed on a phone screen (fake2), with her own card both times."""
+    decisions = Decisions()
+    runtime.site.bus.listen(decisions)
+    wallet = runtime.web.demo_wallet
+    assert hand_out_liveness_card(runtime.site, wallet, shared) == "Lou Aubert"
+    [(credential_id, text)] = wallet.items()
+    gates = {g.id: g for g in runtime.web.gates}
+    assert gates["vivant"].liveness and not gates["entree"].liveness
+    assert runtime.web.videos_for("vivant") == ["real2", "fake2"]
+    assert "real2" not in runtime.web.videos_for("entree")
+    present = runtime.web.presenters["vivant"]
+    with pytest.raises(SeuilError):  # each gate presents its own videos only
+        present(text, "obama")
+    runtime.start_background()
+
+    assert present(text, "real2")
+    live = decisions.next(0)
+    assert (live["gate_id"], live["credential_id"]) == ("vivant", credential_id)
+    assert live["decision"] == "grant", live
+    # Let in, she walks through; the phone is held up at once with her card, and the
+    # camera waits for the door's opening (3 s pulse + 2 s) to end: no second person
+    # is counted through it (tailgating), the replay is judged on its own.
+    assert present(text, "fake2")
+    replay = decisions.next(1)
+    assert replay["gate_id"] == "vivant" and replay["credential_id"] == credential_id
+    assert (replay["decision"], replay["reason"]) == ("deny", "liveness_failed"), replay
+    assert [d["gate_id"] for d in decisions.items] == ["vivant", "vivant"]
+
+    # The gate screens say it in French: which gate checks liveness, and what happened.
+    runtime.accounts.complete_setup(runtime.accounts.begin_setup(), "admin", "Admin", PASSWORD)
+    with TestClient(build_app(runtime)) as client:
+        client.post("/login", data={"username": "admin", "password": PASSWORD})
+        screen = client.get("/gate/vivant").text
+        other = client.get("/gate/entree").text
+    assert "ENTRÉE AUTORISÉE" in screen and "ENTRÉE REFUSÉE" in screen
+    assert "contrôle de présence réelle échoué" in screen
+    assert 'data-liveness="on"' in screen and "Contrôle du vivant : actif" in screen
+    assert 'value="fake2"' in screen and 'value="obama"' not in screen
+    assert 'data-liveness="off"' in other and "rejoue des vidéos enregistrées" in other
+
+
+def test_the_liveness_pupil_is_enrolled_at_each_start_unless_she_withdrew(runtime, shared) -> None:
+    site, wallet = runtime.site, {}
+    assert hand_out_liveness_card(site, wallet, shared) == "Lou Aubert"
+    assert hand_out_liveness_card(site, wallet, shared) == "Lou Aubert"  # the next start
+    first, second = wallet
+    with site.reader() as uow:
+        assert uow.credentials.get(first).revoked_at is not None  # replaced
+        assert uow.credentials.get(second).revoked_at is None
+        person = uow.people.by_external_id(PersonKind.PUPIL, "DEMOVIV01")
+    assert person is not None and person.display_name.endswith("Lou")
+    site.consent.record("dpo", person.ref, ConsentState.WITHDRAWN, ConsentGiver.SELF, "v1")
+    assert hand_out_liveness_card(site, wallet, shared) is None  # respected
+    assert len(wallet) == 2 and hand_out_liveness_card(site, {}, None) is None
+
+
 def test_a_demo_panic_button_opens_an_incident_and_confinement_locks_the_gate(runtime) -> None:
     device = DEMO_DEVICES[0]
     sink = runtime.web.signals
@@ -127,7 +199,7 @@ def test_the_agents_let_in_opens_the_door_except_in_confinement(runtime) -> None
     from seuil.domain.errors import DeviceError
     from seuil.domain.lane import DoorAction
 
-    [lane] = runtime.lanes
+    [lane] = [lane for lane in runtime.lanes if lane.gate_id == "entree"]
     door = lane.doors.door
     assert isinstance(door, SimulatedDoor)
     desk = runtime.site.gate_desk

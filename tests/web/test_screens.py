@@ -163,6 +163,19 @@ def test_demo_presentation_uses_the_wallet_card(screens: Screens) -> None:
     assert screens.presenter.calls == [(text, "obama.mp4"), (None, "obama.mp4")]
 
 
+def test_a_demo_gate_without_its_videos_says_so_and_presents_nothing(screens: Screens) -> None:
+    client, csrf = screens.login()
+    page = client.get("/gate/entree")
+    assert 'value="obama.mp4"' in page.text and "Rien à présenter" not in page.text
+    assert 'data-liveness="on"' in page.text and "Contrôle du vivant : actif" in page.text
+    screens.runtime.gate_videos = {"entree": ["real2"]}  # its videos, absent here
+    page = client.get("/gate/entree")
+    assert "Rien à présenter à ce portique" in page.text and 'name="video"' not in page.text
+    form = {"csrf_token": csrf, "video": "obama.mp4", "credential": ""}
+    assert client.post("/gate/entree/present", data=form).status_code == 409
+    assert screens.presenter.calls == []
+
+
 def test_incident_board_lifecycle_and_ppms_confirmation(screens: Screens) -> None:
     web = screens.web
     client, csrf = screens.login()

@@ -22,7 +22,15 @@ def _run(
 
     from seuil.adapters.auth import Argon2Hasher, TotpCodes
     from seuil.bootstrap import build_site
-    from seuil.runtime.demo import DEMO_DEVICES, demo_config, demo_videos, seed_roster
+    from seuil.runtime.demo import (
+        DEMO_DEVICES,
+        demo_config,
+        demo_gate_videos,
+        demo_notes,
+        demo_videos,
+        seed_roster,
+    )
+    from seuil.runtime.demo_subject import hand_out_liveness_card
     from seuil.runtime.site_process import build_runtime, serve
     from seuil.services.accounts import AccountService
     from seuil.settings import KeySettings, Settings, StorageSettings
@@ -55,9 +63,13 @@ def _run(
             typer.echo(t(f"Roster de démonstration importé : {added} personnes.",
                          f"Demonstration roster imported: {added} people."))  # fmt: skip
     accounts = AccountService(site.uow, site.clock, Argon2Hasher(), TotpCodes())
+    demo_site = demo and config_path is None  # the demonstration's own two gates
     runtime = build_runtime(site, config, accounts=accounts, data_dir=data_dir,
                             demo_devices=list(DEMO_DEVICES) if demo else None,
-                            demo_videos=videos, demo_wallet=demo)  # fmt: skip
+                            demo_videos=videos, demo_wallet=demo,
+                            demo_gate_videos=demo_gate_videos(videos) if demo_site else None,
+                            )  # fmt: skip
+    holder = hand_out_liveness_card(site, runtime.web.demo_wallet, shared) if demo_site else None
     scheme = "https" if behind_tls_proxy else "http"
     url = f"{scheme}://{host}:{port}/"
     token = accounts.begin_setup()
@@ -65,8 +77,15 @@ def _run(
     def ready() -> None:
         typer.echo(t(f"Site seuil en service : {url}", f"seuil site running: {url}"))
         for gate in runtime.web.gates:
-            typer.echo(t(f"  porte « {gate.label} » ({gate.mode})",
-                         f"  gate '{gate.label}' ({gate.mode})"))  # fmt: skip
+            checks = gate.liveness and gate.mode != "credential_only"
+            typer.echo(t(
+                f"  porte « {gate.label} » ({gate.mode}, contrôle du vivant : "
+                f"{'oui' if checks else 'non'})",
+                f"  gate '{gate.label}' ({gate.mode}, liveness check: {'yes' if checks else 'no'})",
+            ))  # fmt: skip
+        if demo_site:
+            for french, english in demo_notes(videos, holder):
+                typer.echo(t(f"  {french}", f"  {english}"))
         for reason in runtime.skipped:
             typer.echo(t(f"  non démarrée : {reason}", f"  not started: {reason}"))
         if token:

@@ -32,6 +32,18 @@ STAFF = (
     ("Sophie", "Lemaire", "Agent d'accueil"),
     ("Karim", "Belkacem", "Agent d'accueil"),
 )
+# The demonstration's liveness gate needs one enrolled pupil whose face is the person of
+# ``shared/spoof`` (a live webcam clip and a phone screen replaying it). A fictional
+# name, like everyone here; only the demo site imports this entry (see runtime/demo.py).
+LIVENESS_PUPIL = RosterEntry(
+    external_id="DEMOVIV01",
+    kind=PersonKind.PUPIL,
+    last_name="Aubert",
+    first_name="Lou",
+    group="TG2",
+    birth_date=date(2008, 5, 14),
+    entry_date=date(2024, 9, 1),
+)
 
 
 def demo_roster(

@@ -28,7 +28,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from seuil.domain.devices import Device, DeviceKind
 from seuil.domain.errors import DeviceError, SeuilError, StorageUnavailableError
-from seuil.domain.gate import GateDecision
+from seuil.domain.gate import Decision, GateDecision
 from seuil.domain.incidents import Signal
 from seuil.domain.lane import LaneAlert
 from seuil.web.runtime import BadgeReply, DemoDevice, GateInfo, WebRuntime
@@ -420,6 +420,7 @@ def build_runtime(
     data_dir: Path,
     demo_devices: list[DemoDevice] | None = None,
     demo_videos: Mapping[str, Path] | None = None,
+    demo_gate_videos: Mapping[str, Sequence[str]] | None = None,
     demo_wallet: bool = False,
 ) -> SiteRuntime:
     """Wire a running site from a built :class:`Site` and its configuration file."""
@@ -444,6 +445,7 @@ def build_runtime(
     _register_devices(site, config, demo)
     web = WebRuntime(
         signals=spool, demo_devices=demo, demo_videos=dict(demo_videos or {}),
+        gate_videos=dict(demo_gate_videos or {}),
         heightened=runtime.heightened, set_heightened=runtime.heightened.set,
         demo_wallet={} if demo_wallet else None,
     )  # fmt: skip
@@ -451,8 +453,16 @@ def build_runtime(
     if config is None:
         return runtime
     runtime.zones = {g.id: g.name or g.id for g in config.gates}
+    let_in: dict[str, Callable[[], None]] = {}  # demo cameras: the person walks through
+
+    def decided(decision: GateDecision) -> None:
+        runtime.on_decision(decision)
+        leave = let_in.get(decision.gate_id)
+        if leave is not None and decision.decision is Decision.GRANT:
+            leave()
+
     lanes, skipped = build_gate_lanes(
-        site, config, runtime.on_decision, site_mode=mode, heightened=runtime.heightened,
+        site, config, decided, site_mode=mode, heightened=runtime.heightened,
         alerts=runtime.on_alert,
     )  # fmt: skip
     runtime.lanes, runtime.skipped = lanes, skipped
@@ -467,6 +477,7 @@ def build_runtime(
             g.refer_fmr,
             g.door or g.airlock,
             camera_kinds.get(g.camera or ""),
+            g.liveness,
         )
         for g in config.gates
     ]
@@ -484,22 +495,37 @@ def build_runtime(
     web.gate_health = gate_health
     web.capture = functools.partial(capture_frames, sources)
     presenters: dict[str, Callable[[str | None, str], bool]] = {}
+    open_s = {lane.gate_id: _opening_s(lane) for lane in lanes}
     for gate_id, source in sources.items():
         if isinstance(source, PresentationSource):
 
-            def present(credential: str | None, video: str, source: Any = source) -> bool:
+            def present(
+                credential: str | None, video: str, source: Any = source, gate: str = gate_id
+            ) -> bool:
                 path = web.demo_videos.get(video)
-                if path is None:
-                    raise SeuilError(f"unknown demo video {video!r}")
+                if path is None or video not in web.videos_for(gate):
+                    raise SeuilError(f"unknown demo video {video!r} at gate {gate!r}")
                 return bool(source.present(path, credential))
 
             presenters[gate_id] = present
+            let_in[gate_id] = functools.partial(source.walk_through, open_s.get(gate_id, 5.0))
     web.presenters = presenters
     web.badge = _badge_entry(config, lanes)
     web.webhook = _webhook_entry(site, config, spool)
     runtime.mqtt = _mqtt_gateway(site, config, spool)
     runtime.sia = _sia_receiver(site, config, spool)
     return runtime
+
+
+def _opening_s(lane: GateLane) -> float:
+    """How long a door lane watches who passes after a GRANT (pulse + walk through),
+    with a margin; an airlock's cycle is its own, 5 s is said for it."""
+    from seuil.gate.lane_control import DoorLane
+
+    doors = lane.doors
+    if isinstance(doors, DoorLane):
+        return doors.pulse_s + doors.after_s + 0.5
+    return 5.0
 
 
 def build_app(runtime: SiteRuntime, *, secure_cookies: bool = False) -> FastAPI:

@@ -20,7 +20,10 @@ class CardChoice:
 @dataclass(frozen=True, slots=True)
 class PresentationChoices:
     cards: list[CardChoice]
-    videos: list[str]
+    videos: dict[str, list[str]]  # gate id -> the videos presented there
+
+    def videos_at(self, gate_id: str) -> list[str]:
+        return self.videos.get(gate_id, [])
 
 
 def presentation_choices(request: Request, identity: Identity) -> PresentationChoices:
@@ -40,4 +43,5 @@ def presentation_choices(request: Request, identity: Identity) -> PresentationCh
                 label = f"{person.display_name} ({label})"
             state = " — révoquée" if credential.revoked_at else ""
             cards.append(CardChoice(credential_id, label + state))
-    return PresentationChoices(cards, sorted(runtime.demo_videos))
+    videos = {gate_id: runtime.videos_for(gate_id) for gate_id in runtime.presenters}
+    return PresentationChoices(cards, videos)

@@ -109,6 +109,25 @@ LABELS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "webcam": ("webcam locale", "local webcam"), "file": ("vidéo rejouée", "replayed video"),
         "presentation": ("caméra simulée (démonstration)", "simulated camera (demonstration)"),
     },
+    "liveness": {  # a gate's presentation-attack check (GateInfo.liveness)
+        "on": ("Contrôle du vivant : actif — un visage rejoué sur un écran est refusé.",
+               "Liveness check: on — a face replayed on a screen is refused."),
+        "off": ("Contrôle du vivant : désactivé — cette caméra rejoue des vidéos enregistrées, "
+                "que le contrôle jugerait à raison comme un rejeu ; une caméra réelle le "
+                "vérifie toujours (la configuration l'impose).",
+                "Liveness check: off — this camera replays recorded videos, which the check "
+                "would rightly judge as a replay; a real camera always checks it (the "
+                "configuration requires it)."),
+    },
+    "demo_video": {  # what the demonstration's presentation cameras can play
+        "obama": ("obama — enregistrement diffusé", "obama — broadcast recording"),
+        "biden": ("biden — enregistrement diffusé", "biden — broadcast recording"),
+        "hamilton": ("hamilton — enregistrement diffusé", "hamilton — broadcast recording"),
+        "real2": ("real2 — personne réelle filmée par une webcam",
+                  "real2 — a live person filmed by a webcam"),
+        "fake2": ("fake2 — la même personne rejouée sur un écran de téléphone",
+                  "fake2 — the same person replayed on a phone screen"),
+    },
     "health": {
         "state": ("état", "state"), "frames": ("images reçues", "frames"),
         "dropped": ("images sautées", "dropped frames"),

@@ -24,6 +24,9 @@ class GateInfo:
     refer_fmr: float | None = None
     door: str | None = None
     camera_kind: str | None = None  # as the site file declares it: "rtsp", "webcam"...
+    # False only on a replayed camera ("file", "presentation"): the configuration refuses
+    # it on a real one. Gate screens say which gates check liveness, and why not.
+    liveness: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,8 @@ class WebRuntime:
     # gate id -> present(credential_text_or_None, video_name) -> queued? (demo cameras)
     presenters: Mapping[str, Callable[[str | None, str], bool]] = field(default_factory=dict)
     demo_videos: Mapping[str, Path] = field(default_factory=dict)  # name -> file
+    # gate id -> the names of demo_videos that gate presents; a gate not listed: all
+    gate_videos: Mapping[str, Sequence[str]] = field(default_factory=dict)
     # (gate id, how many) -> the latest frames of that gate's camera as JPEG, in memory
     # only (an enrolment stores its display photo only when it succeeds); [] when the
     # camera gives none in time. Blocking: call it off the event loop.
@@ -69,3 +74,10 @@ class WebRuntime:
     # memory so "simulate a presentation" can hold one up; None outside the demo (the
     # site never keeps what a biometric card carries).
     demo_wallet: MutableMapping[str, str] | None = None
+
+    def videos_for(self, gate_id: str) -> list[str]:
+        """The demo videos a technician can present at this gate (those that exist)."""
+        names = self.gate_videos.get(gate_id)
+        if names is None:
+            return sorted(self.demo_videos)
+        return [name for name in names if name in self.demo_videos]

@@ -6,7 +6,12 @@
   the browser tests. It shows an empty lane (a quiet frame twice a second, so the gate
   screen does not report the camera as silent) until someone is *presented*: then it
   plays that person's video in real time, the credential held up during the first
-  second, exactly as a camera would see them walk up and show their card.
+  second, exactly as a camera would see them walk up and show their card. Once let in
+  (:meth:`PresentationSource.walk_through`, on a GRANT), the person goes through the
+  door: the rest of their video is not played, and the next person presented waits
+  until the door's opening is over, as in a real lane (a person who stayed in view for
+  seconds after the door opened, turning away and back, or the next one stepping up
+  while it is open, would be counted by the tailgating watch as a second person).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import functools
 import io
 import logging
 import queue
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +93,8 @@ class PresentationSource(ThreadedSource):
         self.idle_period = 1.0 / idle_fps
         self._queue: queue.Queue[_Presentation] = queue.Queue(maxsize=4)
         self._idle = np.full((size[1], size[0], 3), 96, dtype=np.uint8)
+        self._through = threading.Event()  # the person playing now was let in
+        self._hold_until = 0.0  # monotonic: the next person waits for the door to close
         self.presented = 0
 
     def present(self, video: Path | str, credential: str | None = None) -> bool:
@@ -101,14 +109,28 @@ class PresentationSource(ThreadedSource):
             return False
         return True
 
+    def walk_through(self, door_open_s: float = 0.0) -> None:
+        """The person being presented was let in: they leave the camera's view (the
+        next frame is the empty lane), and whoever is presented next waits
+        ``door_open_s`` for the door's opening to end."""
+        self._hold_until = time.monotonic() + door_open_s
+        self._through.set()
+
     def _run(self) -> None:
         self._set_state(SourceState.STREAMING)
         while not self._stopped:
+            wait = self._hold_until - time.monotonic()
+            if wait > 0:  # the door is open for the person let in: the next one waits
+                if self._sleep(min(wait, self.idle_period)):
+                    break
+                self._offer(functools.partial(_same, self._idle), *self.size)
+                continue
             try:
                 item = self._queue.get(timeout=self.idle_period)
             except queue.Empty:
                 self._offer(functools.partial(_same, self._idle), *self.size)
                 continue
+            self._through.clear()
             try:
                 self._play(item)
                 self.presented += 1
@@ -130,6 +152,8 @@ class PresentationSource(ThreadedSource):
                 at = count / rate
                 if self._sleep(start + at - time.monotonic()) or self._stopped:
                     return
+                if self._through.is_set():
+                    return  # let in: gone through the door
                 resized = cv2.resize(frame.to_ndarray(format="rgb24"), self.size,
                                      interpolation=cv2.INTER_AREA)  # fmt: skip
                 image: RGBImage = np.ascontiguousarray(resized, dtype=np.uint8)

@@ -121,7 +121,7 @@ def simulate_presentation(
     if present is None:
         raise ConflictError(tr(request, "Ce portique n'a pas de caméra de démonstration.",
                                "This gate has no demonstration camera."))  # fmt: skip
-    if video not in runtime.demo_videos:
+    if video not in runtime.videos_for(gate_id):
         raise ConflictError(tr(request, f"Vidéo inconnue : {video}", f"Unknown video: {video}"))
     text = None
     if credential:
