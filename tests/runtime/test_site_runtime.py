@@ -153,7 +153,7 @@ def test_the_liveness_gate_grants_the_live_person_and_refuses_her_replay(runtime
         screen = client.get("/gate/vivant").text
         other = client.get("/gate/entree").text
     assert "ENTRÉE AUTORISÉE" in screen and "ENTRÉE REFUSÉE" in screen
-    assert "contrôle de présence réelle échoué" in screen
+    assert "contrôle du vivant échoué" in screen
     assert 'data-liveness="on"' in screen and "Contrôle du vivant : actif" in screen
     assert 'value="fake2"' in screen and 'value="obama"' not in screen
     assert 'data-liveness="off"' in other and "rejoue des vidéos enregistrées" in other

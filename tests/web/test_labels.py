@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from seuil.domain.hub import HubMessage, MessageKind
 from seuil.domain.incidents import IncidentStatus, Severity
 from seuil.domain.people import PersonStatus
+from seuil.services.incidents import TYPE_LABELS
+from seuil.web.gate_labels import REASONS
 from seuil.web.hub_view import current_alert
-from seuil.web.labels import DASH, label, local
+from seuil.web.labels import DASH, LABELS, label, local
 
 
 def test_labels_french_first_english_second_and_fallbacks() -> None:
@@ -35,3 +37,14 @@ def test_a_regional_alert_is_a_banner_for_a_day() -> None:
     ack = HubMessage(3, MessageKind.ACK, "S", now, {"state": "acknowledged"})
     assert current_alert([ack, alert], now) is alert
     assert current_alert([ack, alert], now + timedelta(hours=2)) is None
+
+
+def test_liveness_has_one_french_name_everywhere_staff_read_it() -> None:
+    """One French name for liveness, the demo gate's: "contrôle du vivant"."""
+    french = [fr for fr, _ in REASONS.values()]
+    french += [fr for group in LABELS.values() for fr, _ in group.values()]
+    french += list(TYPE_LABELS.values())
+    assert REASONS["liveness_failed"][0] == "contrôle du vivant échoué"
+    assert LABELS["incident_type"]["liveness_failure"][0] == "échec du contrôle du vivant"
+    for words in french:
+        assert "présence réelle" not in words and "vivacité" not in words, words

@@ -109,7 +109,7 @@ def eval_liveness(
         None, help="écrit le modèle du pli 0 (write fold 0's fitted texture model)"
     ),
 ) -> None:
-    """APCER / BPCER de la détection de vivacité sur shared/spoof, pli par pli.
+    """APCER / BPCER du contrôle du vivant sur shared/spoof, pli par pli.
 
     (Liveness APCER / BPCER on shared/spoof: fitted and tested on disjoint frame blocks.)
     """

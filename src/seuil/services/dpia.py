@@ -347,7 +347,7 @@ class DpiaService:
             ("Modification non désirée des données (Unwanted modification)",
              "altération du journal, fausse révocation, usurpation d'une carte",
              "journal chaîné et vérifiable, cartes signées, révocation immédiate, "
-             "vérification 1:1 avec détection du vivant"),
+             "vérification 1:1 avec contrôle du vivant"),
             ("Disparition des données (Data loss)",
              "panne de la base, erreur de synchronisation SIECLE",
              "transactions atomiques, garde-fou contre les départs massifs, tampon disque "

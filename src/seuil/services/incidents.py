@@ -79,7 +79,7 @@ TYPE_LABELS: Mapping[IncidentType, str] = {
     IncidentType.DEVICE_SILENT: "équipement muet",
     IncidentType.DENY_REVOKED: "refus : titre révoqué",
     IncidentType.DENY_MISMATCH: "refus : visage non concordant",
-    IncidentType.LIVENESS_FAILURE: "échec du contrôle de vivacité",
+    IncidentType.LIVENESS_FAILURE: "échec du contrôle du vivant",
     IncidentType.TAILGATING: "passage en talonnage",
     IncidentType.DOOR_FORCED: "porte forcée",
     IncidentType.DOOR_HELD_OPEN: "porte maintenue ouverte",

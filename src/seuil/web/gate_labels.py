@@ -20,7 +20,7 @@ REASONS: Mapping[str, tuple[str, str]] = {
     "unknown_badge": ("badge inconnu", "unknown badge"),
     "person_inactive": ("personne exclue, suspendue ou partie", "person excluded or gone"),
     "face_mismatch": ("le visage ne correspond pas", "face does not match"),
-    "liveness_failed": ("contrôle de présence réelle échoué", "liveness check failed"),
+    "liveness_failed": ("contrôle du vivant échoué", "liveness check failed"),
     "no_face": ("aucun visage exploitable", "no usable face"),
     "device_fault": ("panne d'un équipement", "device fault"),
     "refer_band": ("ressemblance incertaine : comparez avec la photo",
@@ -31,7 +31,7 @@ REASONS: Mapping[str, tuple[str, str]] = {
     "timeout": ("visage non vu à temps", "face not seen in time"),
     "several_credentials": ("plusieurs titres présentés", "several credentials shown"),
     "person_not_found": ("aucun titre présenté", "no credential shown"),
-    "liveness_uncertain": ("présence réelle incertaine", "liveness uncertain"),
+    "liveness_uncertain": ("contrôle du vivant incertain", "liveness uncertain"),
     "confinement": ("confinement PPMS : l'agent décide", "PPMS lockdown: the agent decides"),
     "unauthorised_passage": ("passage sans ouverture", "passage without an opening"),
 }  # fmt: skip

@@ -42,7 +42,7 @@ LABELS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "device_silent": ("équipement muet", "silent device"),
         "deny_revoked": ("refus : titre révoqué", "denied: credential revoked"),
         "deny_mismatch": ("refus : visage non concordant", "denied: face mismatch"),
-        "liveness_failure": ("échec du contrôle de vivacité", "liveness failure"),
+        "liveness_failure": ("échec du contrôle du vivant", "liveness failure"),
         "tailgating": ("passage en talonnage", "tailgating"),
         "door_forced": ("porte forcée", "door forced"),
         "door_held_open": ("porte maintenue ouverte", "door held open"),
