@@ -4,7 +4,8 @@ real incident engine): log in; import a roster; enrol a person from photos with
 consent; print the card; see a GRANT on the gate screen when the video is presented
 with that card; revoke it and see the next presentation DENIED; trigger the simulated
 panic button, see the incident appear live, acknowledge it, start and end a
-confinement; a gate agent cannot open the settings page.
+confinement; a gate agent cannot open the settings page, and sees a passage without an
+opening as an alert, live, with no let-in/refuse.
 
 Screenshots of each page go to ``$SEUIL_ARTIFACTS`` (default ``/tmp/seuil-screenshots``),
 under ``site-*.png``; the folder is printed."""
@@ -27,6 +28,7 @@ from seuil.adapters.auth import Argon2Hasher, TotpCodes
 from seuil.adapters.hub_link.forwarder import TOPIC_HUB_MESSAGE
 from seuil.bootstrap import Site, build_site
 from seuil.domain.accounts import Role
+from seuil.domain.gate import Decision, GateDecision, ReferReason
 from seuil.domain.hub import HubMessage, MessageKind
 from seuil.runtime.demo import DEMO_DEVICES, demo_config, demo_videos
 from seuil.runtime.site_process import build_app, build_runtime
@@ -230,6 +232,17 @@ def test_the_whole_site_in_a_browser(running_site: RunningSite, shared: Path) ->
         agent.goto(base + "/gate/entree")
         expect(agent.locator(".now .verdict")).to_be_visible()
         shot(agent, "14-agent-gate")
+        # a counter saw someone go through with no opening: an alert, live, no call
+        expect(agent.locator("[data-live-status]")).to_have_text("en direct")
+        site = running_site.site
+        site.gate_desk.feed(GateDecision("entree", site.clock.now(), Decision.REFER,
+                                         ReferReason.UNAUTHORISED_PASSAGE))  # fmt: skip
+        expect(agent.locator(".now .alert-text")).to_have_text(
+            "Passage sans ouverture : une personne est passée sans badge ni autorisation.",
+            timeout=LIVE_TIMEOUT_MS)  # fmt: skip
+        expect(agent.locator(".now .verdict")).to_have_text("ALERTE")
+        expect(agent.locator("form.decide")).to_have_count(0)
+        shot(agent, "14b-agent-gate-alert")
         agent.goto(base + "/lang/en?next=/gate/entree")
         expect(agent.get_by_role("heading", name="Recent decisions")).to_be_visible()
         expect(agent.locator("#h-health + dl")).to_contain_text("streaming")

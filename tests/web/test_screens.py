@@ -21,12 +21,15 @@ from seuil.domain.accounts import Role
 from seuil.domain.gate import Decision, DenyReason, GateDecision, ReferReason
 from seuil.domain.hub import HubMessage, MessageKind
 from seuil.domain.incidents import IncidentType, Signal
+from seuil.domain.lane import unauthorised_passage
 from seuil.domain.people import PersonKind
 from seuil.domain.permissions import Permission
+from seuil.domain.site_mode import SiteMode
 from seuil.gate.badge_http import BadgeEndpoint, BadgeReaderToken
 from seuil.gate.badge_inbox import BadgeInbox
 from seuil.ports.storage import IncidentQuery
 from seuil.services.enrolment import PHOTO
+from seuil.services.gate_signals import signal_from_lane_alert
 from seuil.web import WebOptions, create_app
 from seuil.web.runtime import BadgeReply, DemoDevice, GateInfo, WebRuntime
 
@@ -141,6 +144,41 @@ def test_gate_screen_refer_photo_and_agent_call(screens: Screens) -> None:
                        follow_redirects=False).status_code == 403  # fmt: skip
     assert client.get("/settings").status_code == 403
     assert client.get("/devices").status_code == 403
+
+
+def test_a_passage_without_an_opening_is_an_alert_not_a_call(screens: Screens) -> None:
+    """A counter saw someone go through with no opening: nobody waits to be let in, so
+    the screen raises the alert, offers no let-in/refuse and points to the incident."""
+    web = screens.web
+    site = web.site
+    at = web.clock.now()
+    alert = unauthorised_passage("entree", "porte-1", 1, at, SiteMode.NORMAL)
+    assert alert is not None
+    signal = signal_from_lane_alert(alert, site.settings.site.id)
+    assert signal is not None and site.incidents.receive(signal) is not None
+    site.gate_desk.feed(GateDecision("entree", at, Decision.REFER,
+                                     ReferReason.UNAUTHORISED_PASSAGE))  # fmt: skip
+    web.add("agent", Role.GATE_AGENT)
+    client, _ = screens.login("agent", PASSWORD + "!")
+    page = client.get("/gate/entree").text
+    now = page.split('aria-labelledby="h-now"', 1)[1].split("</section>", 1)[0]
+    assert "ALERTE" in now and "À VÉRIFIER" not in now
+    assert ("Passage sans ouverture : une personne est passée sans badge ni autorisation."
+            in now) and 'role="alert"' in now  # fmt: skip
+    assert "Laisser entrer" not in page and "Refuser" not in page and "/decide" not in page
+    assert "enrol-photo" not in page
+    assert 'class="now decision-refer gate-alert"' in page
+    assert 'href="/incidents"' in now
+    board = client.get("/incidents").text
+    assert "porte forcée" in board and "porte-1" in board
+    # the same decision, once an ordinary REFER follows, gives the agent's call back
+    ref = screens.person()
+    site.gate_desk.feed(GateDecision("entree", web.clock.now(), Decision.REFER,
+                                     ReferReason.NON_BIOMETRIC, person_ref=ref))  # fmt: skip
+    page = client.get("/gate/entree").text
+    assert "Laisser entrer" in page and "gate-alert" in page  # the alert stays in the list
+    english = client.get("/lang/en?next=/gate/entree").text
+    assert "passage without an opening" in english
 
 
 def test_demo_presentation_uses_the_wallet_card(screens: Screens) -> None:

@@ -117,6 +117,26 @@ def test_gate_decision_reaches_its_gate_screen_only(served: tuple[Web, str]) -> 
         reader.close()
 
 
+def test_a_passage_without_an_opening_reaches_the_screen_as_an_alert(
+    served: tuple[Web, str],
+) -> None:
+    web, base = served
+    web.add("agent", Role.GATE_AGENT)
+    reader = Reader(f"{base}/events/gate/entree", _cookie(web, "agent", PASSWORD + "!"))
+    try:
+        reader.next(None)  # subscribed
+        web.site.gate_desk.feed(GateDecision("entree", web.clock.now(), Decision.REFER,
+                                             ReferReason.UNAUTHORISED_PASSAGE))  # fmt: skip
+        data = reader.next("gate.decision")["data"]
+        assert isinstance(data, dict)
+        assert data["words"] == "ALERTE" and data["check"] is False and data["photo"] is False
+        assert data["alert"] == ("Passage sans ouverture : une personne est passée sans "
+                                 "badge ni autorisation.")  # fmt: skip
+        assert data["holder"] is None and data["credential_id"] is None
+    finally:
+        reader.close()
+
+
 def test_incident_stream_without_names_and_resume(served: tuple[Web, str]) -> None:
     web, base = served
     web.add("region", Role.REGIONAL_OPERATOR)

@@ -36,14 +36,34 @@ REASONS: Mapping[str, tuple[str, str]] = {
     "unauthorised_passage": ("passage sans ouverture", "passage without an opening"),
 }  # fmt: skip
 
+# REFER reasons that are alerts, not a person waiting: somebody already went through, so
+# there is nobody to let in or refuse, no credential and no photo; the screen says what
+# happened and points to the incident it raised.
+ALERTS: Mapping[str, tuple[str, str]] = {
+    "unauthorised_passage": (
+        "Passage sans ouverture : une personne est passée sans badge ni autorisation.",
+        "Passage without an opening: someone went through with no badge and no authorisation.",
+    ),
+}
+ALERT_VERDICT = ("ALERTE", "ALERT")
+
 # REFER reasons (and the non-biometric path) that need the enrolment photo.
 PHOTO_REASONS = frozenset(
     {"refer_band", "non_biometric", "liveness_uncertain", "timeout", "confinement"}
 )
 
 
-def decision_words(decision: str, lang: str) -> str:
-    fr, en = DECISIONS.get(decision, (decision, decision))
+def decision_words(decision: str, lang: str, reason: str | None = None) -> str:
+    fr, en = ALERT_VERDICT if is_alert(reason) else DECISIONS.get(decision, (decision, decision))
+    return en if lang == "en" else fr
+
+
+def is_alert(reason: str | None) -> bool:
+    return reason in ALERTS
+
+
+def alert_words(reason: str | None, lang: str) -> str:
+    fr, en = ALERTS.get(reason or "", ("", ""))
     return en if lang == "en" else fr
 
 
@@ -55,4 +75,6 @@ def reason_words(reason: str | None, lang: str) -> str:
 
 
 def needs_photo(decision: str, reason: str | None) -> bool:
+    if is_alert(reason):
+        return False
     return decision == "refer" or reason in PHOTO_REASONS
