@@ -131,6 +131,43 @@ def test_an_incident_ingested_by_one_worker_reaches_the_others_stream(
     assert heard_second.of("change") == ["site", "ack", "mode"]
 
 
+def test_a_browser_reconnecting_to_another_worker_is_told_to_resync(
+    first: HubEnv, second: Hub
+) -> None:
+    """Each worker numbers its stream's events: the id a browser got from worker 1 means
+    nothing to worker 2, which sends ``resync`` (the page re-reads the board) instead of
+    replaying its own events after that number."""
+    first.add_account("operateur", Role.REGIONAL_OPERATOR)
+    heard_second = Heard(second.bus)
+    options = HubWebOptions(sse_keepalive_s=0.3)
+    # one session for both workers (signed in at worker 2, whose clock is the real one)
+    cookie = second.accounts.login("operateur", PASSWORD + "!").token
+    with serving(create_hub_app(first.hub, options)) as (host1, port1), serving(
+        create_hub_app(second, options)) as (host2, port2):  # fmt: skip
+        reader = Reader(f"http://{host1}:{port1}/events/board", cookie)
+        try:
+            assert reader.next(None)["comment"] == "seuil"
+            assert (
+                first.post(SITE, batch([envelope(1, EventKind.INCIDENT_OPENED)])).status_code == 200
+            )
+            seen = str(reader.next("incident")["id"])
+        finally:
+            reader.close()
+        assert seen.startswith(first.hub.bus.origin + "-")
+        first.post(SITE, batch([envelope(2, EventKind.PPMS_MODE)]))  # missed meanwhile
+        assert heard_second.wait_for("change", "mode")
+        moved = Reader(f"http://{host2}:{port2}/events/board", cookie, last_id=seen)
+        try:
+            resync = moved.event()
+            assert resync["event"] == "resync" and resync["data"] == {"resync": True}
+            assert resync["id"] == f"{second.bus.origin}-{second.bus.recent()[-1].id}"
+            second.service.acknowledge(first.account("operateur"), SITE, INCIDENT)
+            after = moved.event()  # no replay of worker 2's own "site" and "mode" events
+            assert after["event"] == "incident" and after["data"]["change"] == "ack"  # type: ignore[index]
+        finally:
+            moved.close()
+
+
 def test_notices_from_one_publisher_keep_their_order(first: HubEnv, second: Hub) -> None:
     heard = Heard(second.bus)
     own = Heard(first.hub.bus)

@@ -88,3 +88,27 @@ def test_a_synchronous_listener_hears_every_topic_and_cannot_break_publishing() 
     remove()
     bus.publish("incident", {"n": 2})
     assert heard == [("incident", 1)]
+
+
+def test_a_screen_resumes_only_from_ids_the_history_still_covers() -> None:
+    async def main() -> None:
+        bus = MemoryLiveBus(history=4)
+        assert bus.origin != MemoryLiveBus().origin  # one per bus, that is per process
+        for n in range(10):  # ids 1..10; the history keeps 7..10
+            bus.publish("gate.decision", {"n": n})
+        async with bus.subscribe(after=6) as sub:
+            assert sub.complete and sub.position == 10
+            e = await sub.get(1)
+            assert e is not None and e.id == 7
+        for after in (5, 11, -1):  # 6 is forgotten; 11 was never issued here
+            async with bus.subscribe(after=after) as sub:
+                assert not sub.complete and sub.position == 10
+                assert await sub.get(0.05) is None  # no partial or foreign replay
+        async with bus.subscribe(after=10) as sub:
+            assert sub.complete and await sub.get(0.05) is None
+        async with bus.subscribe() as sub:
+            assert sub.complete
+        async with MemoryLiveBus().subscribe(after=0) as sub:
+            assert sub.complete  # nothing published yet, nothing missed
+
+    asyncio.run(main())

@@ -17,7 +17,7 @@ from tests.web.conftest import PASSWORD, Web
 from tests.web.live_server import serving
 
 from seuil.domain.accounts import Role
-from seuil.domain.gate import Decision, GateDecision, ReferReason
+from seuil.domain.gate import Decision, DenyReason, GateDecision, ReferReason
 from seuil.domain.incidents import IncidentType, Signal
 from seuil.domain.people import PersonKind
 from seuil.domain.ppms import PpmsMode
@@ -31,11 +31,11 @@ Event = dict[str, object]
 class Reader:
     """Reads one SSE stream on a thread; events (and comments) land in a queue."""
 
-    def __init__(self, url: str, cookie: str, last_id: int | None = None) -> None:
+    def __init__(self, url: str, cookie: str, last_id: str | None = None) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
         self.status = 0
         self._stop = threading.Event()
-        headers = {"Last-Event-ID": str(last_id)} if last_id is not None else {}
+        headers = {"Last-Event-ID": last_id} if last_id is not None else {}
         self._thread = threading.Thread(target=self._run, args=(url, cookie, headers),
                                         daemon=True)  # fmt: skip
         self._thread.start()
@@ -52,7 +52,7 @@ class Reader:
                 if line.startswith(":"):
                     self.events.put({"comment": line[1:].strip()})
                 elif line.startswith("id: "):
-                    event["id"] = int(line[4:])
+                    event["id"] = line[4:]
                 elif line.startswith("event: "):
                     event["event"] = line[7:]
                 elif line.startswith("data: "):
@@ -71,6 +71,18 @@ class Reader:
             if kind is None or item.get("event") == kind:
                 return item
         raise AssertionError(f"no {kind or 'event'} within {timeout} s")
+
+    def event(self, timeout: float = 5.0) -> Event:
+        """The next event of any kind (comments skipped)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                item = self.events.get(timeout=max(0.01, end - time.monotonic()))
+            except queue.Empty:
+                break
+            if "comment" not in item:
+                return item
+        raise AssertionError(f"no event within {timeout} s")
 
     def close(self) -> None:
         self._stop.set()
@@ -159,11 +171,48 @@ def test_incident_stream_without_names_and_resume(served: tuple[Web, str]) -> No
     # a new connection with Last-Event-ID gets what came after it, from the history
     web.clock.advance(seconds=5)
     web.site.incidents.resolve(incident.id, "mme.dupont", "ok")
-    again = Reader(f"{base}/events/incidents", cookie, last_id=int(opened["id"]))  # type: ignore[call-overload]
+    again = Reader(f"{base}/events/incidents", cookie, last_id=str(opened["id"]))
     try:
-        first, second = again.next("incident"), again.next("incident")
-        assert [first["id"], second["id"]] == [acked["id"], int(acked["id"]) + 1]  # type: ignore[call-overload]
-        assert second["data"]["status"] == "resolved"  # type: ignore[index]
+        first, second = again.event(), again.event()
+        assert first["event"] == "incident" and first["id"] == acked["id"]
+        assert second["event"] == "incident" and second["data"]["status"] == "resolved"  # type: ignore[index]
+        origin, number = str(acked["id"]).split("-")
+        assert second["id"] == f"{origin}-{int(number) + 1}"
+    finally:
+        again.close()
+
+
+def test_an_id_this_process_never_issued_gets_a_resync_not_a_replay(
+    served: tuple[Web, str],
+) -> None:
+    """A browser reconnecting to another worker (or to a restarted site) sends an id from
+    another numbering: the stream says ``resync`` (the page re-reads) and replays nothing;
+    from the resync's id it then resumes here like any other."""
+    web, base = served
+    web.add("agent", Role.GATE_AGENT)
+    cookie = _cookie(web, "agent", PASSWORD + "!")
+    desk, origin = web.site.gate_desk, web.site.bus.origin
+    for _ in range(3):
+        desk.feed(GateDecision("entree", web.clock.now(), Decision.GRANT))
+    position = web.site.bus.recent()[-1].id
+    foreign = "0" * 8 if origin != "0" * 8 else "1" * 8
+    for seen in (f"{foreign}-1", "1", f"{origin}-{position + 1000}", "n'importe quoi"):
+        reader = Reader(f"{base}/events/gate/entree", cookie, last_id=seen)
+        try:
+            resync = reader.event()
+            assert resync == {"id": f"{origin}-{position}", "event": "resync",
+                              "data": {"resync": True}}, seen  # fmt: skip
+            desk.feed(GateDecision("entree", web.clock.now(), Decision.DENY, DenyReason.REVOKED))
+            position += 1
+            fresh = reader.event()  # the new decision, not the three before the reconnection
+            assert fresh["event"] == "gate.decision" and fresh["id"] == f"{origin}-{position}"
+            assert fresh["data"]["decision"] == "deny"  # type: ignore[index]
+        finally:
+            reader.close()
+    again = Reader(f"{base}/events/gate/entree", cookie, last_id=f"{origin}-{position}")
+    try:
+        assert again.next(None)["comment"] == "seuil"
+        assert again.next(None)["comment"] == "keep-alive"  # caught up: no resync, no replay
     finally:
         again.close()
 

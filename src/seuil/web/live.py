@@ -7,6 +7,11 @@ what this account may see (or None to skip it). The stream:
 - resumes after a reconnection from the ``Last-Event-ID`` the browser sends (the bus
   keeps a short history); events the screen missed beyond it are announced with
   ``dropped`` so the page reloads its state from the database;
+- numbers its events ``<origin>-<n>``, the bus's per-process origin and id: a browser
+  that reconnects to another worker of the hub (or to a restarted site) sends an id
+  this process never issued; so does one whose id the history has forgotten. It gets
+  one ``resync`` event instead of a replay, and the page re-reads its state. The site
+  and the hub share this one implementation;
 - sends a comment every ``keepalive_s`` seconds, so proxies keep it open and a dead
   client is noticed;
 - ends when the client goes away (the subscription is closed with it).
@@ -44,14 +49,28 @@ def redact(payload: Mapping[str, object], identity: Identity) -> dict[str, objec
     return {k: v for k, v in payload.items() if k not in PERSONAL_FIELDS}
 
 
-def last_event_id(request: Request) -> int | None:
+def last_event_id(request: Request) -> str | None:
+    """The id the browser saw last, as sent (None on a first connection)."""
     raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    if raw is None or not raw.strip().isdigit() or len(raw.strip()) > 18:
+    if raw is None or not raw.strip():
         return None
-    return int(raw.strip())
+    return raw.strip()
 
 
-def frame(event_id: int, topic: str, data: Mapping[str, object]) -> str:
+def event_id(origin: str, number: int) -> str:
+    return f"{origin}-{number}"
+
+
+def own_number(raw: str, origin: str) -> int | None:
+    """The bus's number in an id this process issued, or None (another origin, an older
+    plain number, or anything else)."""
+    prefix, _, number = raw.partition("-")
+    if prefix != origin or not number.isdigit() or len(number) > 18:
+        return None
+    return int(number)
+
+
+def frame(event_id: str, topic: str, data: Mapping[str, object]) -> str:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
     return f"id: {event_id}\nevent: {topic}\ndata: {body}\n\n"
 
@@ -64,12 +83,16 @@ def stream(
     *,
     keepalive_s: float,
 ) -> StreamingResponse:
-    after = last_event_id(request)
+    seen = last_event_id(request)
+    after = None if seen is None else own_number(seen, bus.origin)
     wanted = list(topics)
 
     async def events() -> AsyncIterator[str]:
         async with bus.subscribe(wanted, after=after) as sub:
             yield f"retry: {RETRY_MS}\n: seuil\n\n"  # subscribed: nothing is missed from here
+            if seen is not None and (after is None or not sub.complete):
+                # not ours, or forgotten: no replay; the page re-reads, then resumes here
+                yield frame(event_id(bus.origin, sub.position), "resync", {"resync": True})
             while True:
                 event = await sub.get(timeout=keepalive_s)
                 if event is None:
@@ -78,10 +101,11 @@ def stream(
                     yield ": keep-alive\n\n"
                     continue
                 data = await shape(event)
+                number = event_id(bus.origin, event.id)
                 if event.dropped:
-                    yield frame(event.id, "dropped", {"dropped": event.dropped})
+                    yield frame(number, "dropped", {"dropped": event.dropped})
                 if data is not None:
-                    yield frame(event.id, event.topic, data)
+                    yield frame(number, event.topic, data)
 
     return StreamingResponse(
         events(),

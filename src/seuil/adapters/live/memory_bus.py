@@ -6,6 +6,13 @@ screen falls behind, its oldest events are dropped and counted, and the screen i
 (``dropped`` on the next event) so it reloads the state from the database. A short
 history lets a reconnecting screen resume from its ``Last-Event-ID``.
 
+Ids are numbered per bus, that is per process, and restart at 1 with it; each bus has a
+random ``origin`` that the streams put in front of the ids they send. A subscription
+that asks to resume after an id this bus cannot vouch for (issued by another process,
+before a restart, or older than the history) gets no backlog and is marked not
+``complete``: the stream then tells the page to re-read its state (``resync``) rather
+than replay a wrong or partial history.
+
 One process only: the site runs its web app, gates and incident engine in one process
 (the embedded default). The regional hub, which may run several processes, puts
 PostgreSQL LISTEN/NOTIFY in front of it (``seuil.adapters.live.pg_notify``).
@@ -16,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import secrets
 import threading
 import time
 from collections import deque
@@ -46,6 +54,8 @@ class Subscription:
         self._queue: asyncio.Queue[LiveEvent] = asyncio.Queue(maxsize=queue_size)
         self._dropped = 0
         self.closed = False
+        self.position = 0  # the bus's last id when subscribing: later ones reach this queue
+        self.complete = True  # False: asked to resume from an id the history cannot cover
 
     def wants(self, topic: str) -> bool:
         if self._topics is None:
@@ -111,7 +121,9 @@ class MemoryLiveBus:
     def __init__(self, queue_size: int = 256, history: int = 512) -> None:
         self._lock = threading.Lock()
         self._subs: list[Subscription] = []
+        self.origin = secrets.token_hex(4)  # this bus's (process's) ids, told from others'
         self._ids = itertools.count(1)
+        self._last = 0
         self._history: deque[LiveEvent] = deque(maxlen=history)
         self._queue_size = queue_size
         self._listeners: list[Callable[[str, Mapping[str, object]], None]] = []
@@ -133,6 +145,7 @@ class MemoryLiveBus:
         try:
             with self._lock:
                 event = LiveEvent(next(self._ids), topic, dict(payload), time.monotonic())
+                self._last = event.id
                 self._history.append(event)
                 subs = [s for s in self._subs if s.wants(topic)]
                 listeners = list(self._listeners)
@@ -149,16 +162,29 @@ class MemoryLiveBus:
     def subscribe(
         self, topics: Iterable[str] | None = None, *, after: int | None = None
     ) -> Subscription:
-        """A new subscription on the running event loop; with ``after`` (a Last-Event-ID),
-        the events published since then that the history still holds are queued first."""
+        """A new subscription on the running event loop; with ``after`` (this bus's id of
+        the last event a screen saw), the events published since then are queued first,
+        provided the history still holds every one of them; otherwise (an id this bus
+        never issued, or one the history has forgotten) nothing is queued and the
+        subscription is not ``complete``."""
         sub = Subscription(self, None if topics is None else frozenset(topics), self._queue_size)
         with self._lock:
             self._subs.append(sub)
-            backlog = [e for e in self._history if after is not None and e.id > after]
+            sub.position = self._last
+            sub.complete = after is None or self._covers(after)
+            backlog = [e for e in self._history if sub.complete and after is not None
+                       and e.id > after]  # fmt: skip
         for event in backlog:
             if sub.wants(event.topic):
                 sub._offer(event)
         return sub
+
+    def _covers(self, after: int) -> bool:
+        """Whether every event after ``after`` is still in the history (under the lock)."""
+        if after < 0 or after > self._last:
+            return False  # never issued here: another process's, or before a restart
+        oldest = self._history[0].id if self._history else self._last + 1
+        return after >= oldest - 1
 
     def recent(self, topic_prefix: str = "", limit: int = 50) -> list[LiveEvent]:
         with self._lock:

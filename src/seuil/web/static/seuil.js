@@ -83,7 +83,7 @@ function connect(region) {
       status.dataset.state = "off";
     }
   });
-  for (const topic of ["gate.decision", "incident", "ppms", "notification", "board", "hub.message", "dropped"]) {
+  for (const topic of ["gate.decision", "incident", "ppms", "notification", "board", "hub.message", "dropped", "resync"]) {
     source.addEventListener(topic, () => refresh());
   }
   window.addEventListener("pagehide", () => source.close());
