@@ -23,17 +23,25 @@ GRANT = GateDecision("sas", T0, Decision.GRANT, credential_id="c1", person_ref="
 
 
 class Clock:
+    """The site's wall clock and a monotonic one; both advance, only the wall clock jumps."""
+
     def __init__(self) -> None:
         self.t = T0
+        self.m = 0.0
 
     def now(self) -> datetime:
         return self.t
 
     def advance(self, seconds: float) -> None:
         self.t += timedelta(seconds=seconds)
+        self.m += seconds
+
+    def jump(self, seconds: float) -> None:
+        """The wall clock is set (NTP, a hand on the settings): monotonic time is not."""
+        self.t += timedelta(seconds=seconds)
 
     def mono(self) -> float:
-        return (self.t - T0).total_seconds()
+        return self.m
 
 
 def _box(x: int, y: int = 100, w: int = 80) -> FaceBox:
@@ -198,7 +206,7 @@ def _airlock(**kwargs):
     outer, inner = SimulatedDoor("sas-ext", clock), SimulatedDoor("sas-int", clock)
     events: list[GateDecision] = []
     lane = AirlockLane("sas", outer, inner, clock, events.append, outer_pulse_s=3.0,
-                       inner_pulse_s=3.0, **kwargs)  # fmt: skip
+                       inner_pulse_s=3.0, monotonic=clock.mono, **kwargs)  # fmt: skip
     lane.tick()  # first reading of both doors
     return lane, outer, inner, clock, events
 
@@ -409,6 +417,23 @@ def test_after_the_grace_a_passage_is_unauthorised_and_each_counter_has_its_own(
     assert _events(events) == [TAILGATING, UNAUTHORISED] and lane.openings == [(1, 2)]
 
 
+def test_the_grace_runs_on_the_openings_monotonic_time_not_the_wall_clock():
+    lane, _, clock, events = _door_lane()
+    lane.open_for(GRANT)
+    lane.people_passed(1)
+    _close_window(lane, clock)
+    clock.jump(3600)  # the wall clock is put forward an hour right after the close
+    clock.advance(1.0)
+    lane.people_passed(1)  # still 1 s after the close: late, for that opening
+    assert _events(events) == [TAILGATING] and lane.openings == [(1, 2)]
+    lane.open_for(GRANT)
+    _close_window(lane, clock)
+    clock.jump(-7200)  # then set back two hours
+    clock.advance(2.5)
+    lane.people_passed(1)  # 2.5 s after the close: the grace is over
+    assert _events(events) == [TAILGATING, UNAUTHORISED] and lane.openings[-1] == (1, 0)
+
+
 def test_passages_follow_the_site_mode():
     mode = {"now": "evacuation"}
     lane, _, _clock, events = _door_lane(site_mode=lambda: mode["now"])
@@ -456,6 +481,18 @@ def test_airlock_counter_late_passages_are_tailgating_once_per_cycle():
     clock.advance(2.0)
     lane.people_passed(1)  # the grace is over: nobody let this one in
     assert _events(events)[1:] == [UNAUTHORISED] and lane.raised[-1].door is None
+
+
+def test_airlock_grace_is_not_moved_by_a_wall_clock_jump():
+    lane, outer, inner, clock, events = _airlock()
+    _enter(lane, clock, outer, inner)
+    lane.people_passed(1)
+    _walk(lane, clock, outer, inner, inner)
+    assert lane.state is AirlockState.IDLE
+    clock.jump(-3600)  # set back an hour: a wall-clock grace would last an hour more
+    clock.advance(2.5)
+    lane.people_passed(1)
+    assert _events(events) == [UNAUTHORISED]
 
 
 def test_airlock_counter_while_granted_more_than_one_is_tailgating():

@@ -24,7 +24,8 @@ does not push, or whose link is down, is asked (``state()``) at most every ``pol
 A people counter (beam, turnstile or door counter) reports passages with
 ``people_passed`` (:class:`~seuil.domain.lane.PassageTally`): they add up over the
 current opening (a :class:`DoorLane`'s window, an :class:`AirlockLane`'s cycle), and
-those reported within ``grace_s`` after it closed still count for it (more people than
+those reported within ``grace_s`` after it closed (on the lane's monotonic clock, like
+the window: a wall-clock jump does not move it) still count for it (more people than
 credentials: tailgating, once per opening). A passage with no opening in progress
 means someone jumped the turnstile or slipped through: UNAUTHORISED_PASSAGE, one gate
 event (REFER ``unauthorised_passage``, with no credential) and the alert; none while the
@@ -291,7 +292,7 @@ class DoorLane(_LaneBase):
             if mode is None:
                 return
             now = self._clock.now()
-            where, passed = self.tally.add(people, now, grace_s)
+            where, passed = self.tally.add(people, self._mono(), grace_s)
             window = self.window if where is Passages.CURRENT else self._closed
             if where is Passages.NONE or window is None:
                 self._unauthorised(people, self.door.name, mode)
@@ -311,7 +312,7 @@ class DoorLane(_LaneBase):
             if self.window is not None and self._mono() >= self._until:
                 summary = self.window.close(now)
                 self.openings.append((summary.credentials, summary.people))
-                self.tally.close(now)
+                self.tally.close(self._until)  # the window's end, on the monotonic clock
                 self._closed, self.window, self._counter = self.window, None, None
             if self.watch_state:
                 while self._pushes:  # every change the door pushed, in order
@@ -374,9 +375,11 @@ class AirlockLane(_LaneBase):
         alerts: AlertSink | None = None,
         mode: GateMode = GateMode.VERIFICATION,
         counter: Callable[[], TrackCounter] = TrackCounter,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(gate_id, clock, sink, detect=detect, site_mode=site_mode,
                          alerts=alerts, mode=mode)  # fmt: skip
+        self._mono = monotonic  # the time a cycle's late-passage grace runs on
         self.doors = {Side.OUTER: outer, Side.INNER: inner}
         self.airlock = Airlock(
             gate_id,
@@ -452,7 +455,7 @@ class AirlockLane(_LaneBase):
             if state in (AirlockState.FIRE, AirlockState.RECOVERING, AirlockState.TURNED_BACK):
                 return  # doors released for egress or being locked again; someone going out
             now = self._clock.now()
-            where, passed = self.tally.add(people, now, grace_s)
+            where, passed = self.tally.add(people, self._mono(), grace_s)
             if where is Passages.NONE:
                 self._unauthorised(people, None, mode)
             elif state in (AirlockState.ENTERING, AirlockState.OCCUPIED, AirlockState.HELD):
@@ -527,7 +530,7 @@ class AirlockLane(_LaneBase):
         if state is AirlockState.TURNED_BACK:
             self._turned_back = True
         elif state in (AirlockState.IDLE, AirlockState.FIRE, AirlockState.RECOVERING):
-            self.tally.close(event.at)  # the cycle is over (late passages: grace_s)
+            self.tally.close(self._mono())  # the cycle is over (late passages: grace_s)
         self._run(step.commands, step.alerts)
 
     def _run(self, commands: Sequence[DoorCommand], alerts: Sequence[LaneAlert]) -> None:
