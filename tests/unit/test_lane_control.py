@@ -88,6 +88,67 @@ def test_a_lost_then_found_face_is_still_one_person():
     assert counter.people == 1
 
 
+# -- a face that comes back: same person or not -------------------------------------------
+
+
+def _signed(counter, frames, faces):
+    """Play ``frames`` (lists of boxes); ``faces`` maps a box's left edge to whose face
+    it is (None: too small to sign). Returns the boxes signed, in order."""
+    asked = []
+
+    def sign(box):
+        asked.append(box.left)
+        return faces[box.left]
+
+    for boxes in frames:
+        counter.update(boxes, sign)
+    return asked
+
+
+def _same(a, b):
+    return a == b
+
+
+def test_a_face_lost_longer_than_the_gap_and_back_is_the_same_person():
+    counter = TrackCounter(max_gap=2, same=_same)
+    gone = [[]] * 5  # she looks back over her shoulder for longer than max_gap
+    asked = _signed(counter, [[_box(100)], [_box(101)], [_box(102)], *gone,
+                              [_box(300)], [_box(301)], [_box(302)]],
+                    {101: "anna", 301: "anna"})  # fmt: skip
+    assert counter.people == 1 and counter.rejoined == 1
+    assert asked == [101, 301]  # once per track, on the frame it is confirmed
+
+
+def test_a_second_person_in_the_same_spot_is_counted():
+    counter = TrackCounter(max_gap=2, same=_same)
+    _signed(counter, [[_box(100)], [_box(100)], *[[]] * 5, [_box(100)], [_box(100)]],
+            {100: "anna"})  # fmt: skip
+    assert counter.people == 1  # same face, same spot: one
+    counter = TrackCounter(max_gap=2, same=_same)
+    faces = iter(["anna", "bruno"])
+    for boxes in [[_box(100)], [_box(100)], *[[]] * 5, [_box(100)], [_box(100)]]:
+        counter.update(boxes, lambda box: next(faces))
+    assert counter.people == 2 and counter.rejoined == 0
+
+
+def test_a_face_that_cannot_be_signed_is_counted():
+    counter = TrackCounter(max_gap=2, same=_same)
+    _signed(counter, [[_box(100)], [_box(101)], *[[]] * 5, [_box(300)], [_box(301)]],
+            {101: "anna", 301: None})  # fmt: skip
+    assert counter.people == 2 and counter.unsigned == 1
+
+
+def test_two_faces_in_view_together_are_two_people_however_alike():
+    counter = TrackCounter(max_gap=2, same=_same)
+    _signed(counter, [[_box(100), _box(600)]] * 3, {100: "twin", 600: "twin"})
+    assert counter.people == 2 and counter.rejoined == 0
+    # A face taken for someone who had left, then that someone is back beside it: two.
+    counter = TrackCounter(max_gap=3, same=_same)
+    frames = [[_box(100)], [_box(100)], [], [_box(600)], [_box(600)], [_box(100), _box(600)]]
+    _signed(counter, frames, {100: "anna", 600: "anna"})
+    assert counter.rejoined == 1 and counter.people == 2
+
+
 def test_counter_refuses_bad_settings():
     with pytest.raises(ValueError):
         TrackCounter(min_hits=0)
