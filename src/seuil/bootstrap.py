@@ -632,9 +632,12 @@ def _lane_doors(
     """A gate's door (tailgating watch) or airlock (interlock), driven by its lane.
     Without a camera (``engine`` None) only a people counter can count who passes."""
     from seuil.gate.lane_control import AirlockLane, DoorLane
+    from seuil.gate.track_faces import TrackFaces
 
     common: dict[str, Any] = {
         "detect": engine.detector.detect if engine is not None else None,
+        # A face that comes back within an opening is compared with those counted.
+        "faces": TrackFaces(engine) if engine is not None else None,
         "site_mode": site_mode, "alerts": alerts, "mode": gate.mode,
     }  # fmt: skip
     site_id = site.settings.site.id

@@ -104,38 +104,38 @@ def test_bad_counts_are_refused():
 def test_passages_count_for_the_opening_in_progress():
     tally = PassageTally()
     tally.open()
-    assert tally.add(1, at(1), 2.0) == (Passages.CURRENT, 1)
-    assert tally.add(2, at(2), 2.0) == (Passages.CURRENT, 3)
+    assert tally.add(1, 1, 2.0) == (Passages.CURRENT, 1)
+    assert tally.add(2, 2, 2.0) == (Passages.CURRENT, 3)
     tally.open()  # a new opening starts from nothing
-    assert tally.add(1, at(3), 2.0) == (Passages.CURRENT, 1)
+    assert tally.add(1, 3, 2.0) == (Passages.CURRENT, 1)
 
 
 def test_a_late_report_counts_for_the_opening_that_just_closed():
     tally = PassageTally()
     tally.open()
-    tally.add(1, at(1), 2.0)
-    tally.close(at(5))
-    tally.close(at(6))  # closing twice keeps the first close
-    assert tally.add(1, at(6.5), 2.0) == (Passages.LATE, 2)
-    assert tally.add(1, at(7), 2.0) == (Passages.LATE, 3)  # exactly at the grace's end
-    assert tally.add(1, at(7.01), 2.0) == (Passages.NONE, 1)
-    assert tally.add(1, at(7.01), 5.0) == (Passages.LATE, 4)  # each counter its own grace
+    tally.add(1, 1, 2.0)
+    tally.close(5)
+    tally.close(6)  # closing twice keeps the first close
+    assert tally.add(1, 6.5, 2.0) == (Passages.LATE, 2)
+    assert tally.add(1, 7, 2.0) == (Passages.LATE, 3)  # exactly at the grace's end
+    assert tally.add(1, 7.01, 2.0) == (Passages.NONE, 1)
+    assert tally.add(1, 7.01, 5.0) == (Passages.LATE, 4)  # each counter its own grace
 
 
 def test_passages_with_no_opening_ever_or_no_grace():
     tally = PassageTally()
-    assert tally.add(2, at(1), 10.0) == (Passages.NONE, 2)
+    assert tally.add(2, 1, 10.0) == (Passages.NONE, 2)
     tally.open()
-    tally.close(at(2))
-    assert tally.add(1, at(2), 0.0) == (Passages.LATE, 1)
-    assert tally.add(1, at(2.001), 0.0) == (Passages.NONE, 1)
+    tally.close(2)
+    assert tally.add(1, 2, 0.0) == (Passages.LATE, 1)
+    assert tally.add(1, 2.001, 0.0) == (Passages.NONE, 1)
 
 
 def test_bad_passages_are_refused():
     with pytest.raises(ValueError, match="negative"):
-        PassageTally().add(-1, at(1), 2.0)
+        PassageTally().add(-1, 1, 2.0)
     with pytest.raises(ValueError, match="grace_s"):
-        PassageTally().add(1, at(1), -0.5)
+        PassageTally().add(1, 1, -0.5)
 
 
 def test_a_passage_with_no_opening_is_an_alert_except_during_evacuation():
@@ -162,7 +162,8 @@ def test_every_passage_is_filed_once_and_where_it_belongs(steps, grace):
     """Against a plain record of openings: a passage counts for the opening in progress,
     or for the last one within the grace after it closed; otherwise for none."""
     tally = PassageTally()
-    t = 0  # milliseconds
+    t = 0  # milliseconds (the tally only subtracts and compares: any one unit will do,
+    # and whole numbers keep the grace's boundary exact)
     openings: list[list[int]] = []  # [closed_at or -1, passages]
     outside = reported = 0
     for kind, people, dt in steps:
@@ -171,11 +172,11 @@ def test_every_passage_is_filed_once_and_where_it_belongs(steps, grace):
             tally.open()
             openings.append([-1, 0])
         elif kind == "close":
-            tally.close(at(t / 1000))
+            tally.close(t)
             if openings and openings[-1][0] < 0:
                 openings[-1][0] = t
         else:
-            where, total = tally.add(people, at(t / 1000), grace / 1000)
+            where, total = tally.add(people, t, grace)
             reported += people
             last = openings[-1] if openings else None
             if last is not None and last[0] < 0:

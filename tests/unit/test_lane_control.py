@@ -23,17 +23,25 @@ GRANT = GateDecision("sas", T0, Decision.GRANT, credential_id="c1", person_ref="
 
 
 class Clock:
+    """The site's wall clock and a monotonic one; both advance, only the wall clock jumps."""
+
     def __init__(self) -> None:
         self.t = T0
+        self.m = 0.0
 
     def now(self) -> datetime:
         return self.t
 
     def advance(self, seconds: float) -> None:
         self.t += timedelta(seconds=seconds)
+        self.m += seconds
+
+    def jump(self, seconds: float) -> None:
+        """The wall clock is set (NTP, a hand on the settings): monotonic time is not."""
+        self.t += timedelta(seconds=seconds)
 
     def mono(self) -> float:
-        return (self.t - T0).total_seconds()
+        return self.m
 
 
 def _box(x: int, y: int = 100, w: int = 80) -> FaceBox:
@@ -78,6 +86,67 @@ def test_a_lost_then_found_face_is_still_one_person():
     counter.update([])
     counter.update([_box(130)])
     assert counter.people == 1
+
+
+# -- a face that comes back: same person or not -------------------------------------------
+
+
+def _signed(counter, frames, faces):
+    """Play ``frames`` (lists of boxes); ``faces`` maps a box's left edge to whose face
+    it is (None: too small to sign). Returns the boxes signed, in order."""
+    asked = []
+
+    def sign(box):
+        asked.append(box.left)
+        return faces[box.left]
+
+    for boxes in frames:
+        counter.update(boxes, sign)
+    return asked
+
+
+def _same(a, b):
+    return a == b
+
+
+def test_a_face_lost_longer_than_the_gap_and_back_is_the_same_person():
+    counter = TrackCounter(max_gap=2, same=_same)
+    gone = [[]] * 5  # she looks back over her shoulder for longer than max_gap
+    asked = _signed(counter, [[_box(100)], [_box(101)], [_box(102)], *gone,
+                              [_box(300)], [_box(301)], [_box(302)]],
+                    {101: "anna", 301: "anna"})  # fmt: skip
+    assert counter.people == 1 and counter.rejoined == 1
+    assert asked == [101, 301]  # once per track, on the frame it is confirmed
+
+
+def test_a_second_person_in_the_same_spot_is_counted():
+    counter = TrackCounter(max_gap=2, same=_same)
+    _signed(counter, [[_box(100)], [_box(100)], *[[]] * 5, [_box(100)], [_box(100)]],
+            {100: "anna"})  # fmt: skip
+    assert counter.people == 1  # same face, same spot: one
+    counter = TrackCounter(max_gap=2, same=_same)
+    faces = iter(["anna", "bruno"])
+    for boxes in [[_box(100)], [_box(100)], *[[]] * 5, [_box(100)], [_box(100)]]:
+        counter.update(boxes, lambda box: next(faces))
+    assert counter.people == 2 and counter.rejoined == 0
+
+
+def test_a_face_that_cannot_be_signed_is_counted():
+    counter = TrackCounter(max_gap=2, same=_same)
+    _signed(counter, [[_box(100)], [_box(101)], *[[]] * 5, [_box(300)], [_box(301)]],
+            {101: "anna", 301: None})  # fmt: skip
+    assert counter.people == 2 and counter.unsigned == 1
+
+
+def test_two_faces_in_view_together_are_two_people_however_alike():
+    counter = TrackCounter(max_gap=2, same=_same)
+    _signed(counter, [[_box(100), _box(600)]] * 3, {100: "twin", 600: "twin"})
+    assert counter.people == 2 and counter.rejoined == 0
+    # A face taken for someone who had left, then that someone is back beside it: two.
+    counter = TrackCounter(max_gap=3, same=_same)
+    frames = [[_box(100)], [_box(100)], [], [_box(600)], [_box(600)], [_box(100), _box(600)]]
+    _signed(counter, frames, {100: "anna", 600: "anna"})
+    assert counter.rejoined == 1 and counter.people == 2
 
 
 def test_counter_refuses_bad_settings():
@@ -198,7 +267,7 @@ def _airlock(**kwargs):
     outer, inner = SimulatedDoor("sas-ext", clock), SimulatedDoor("sas-int", clock)
     events: list[GateDecision] = []
     lane = AirlockLane("sas", outer, inner, clock, events.append, outer_pulse_s=3.0,
-                       inner_pulse_s=3.0, **kwargs)  # fmt: skip
+                       inner_pulse_s=3.0, monotonic=clock.mono, **kwargs)  # fmt: skip
     lane.tick()  # first reading of both doors
     return lane, outer, inner, clock, events
 
@@ -409,6 +478,23 @@ def test_after_the_grace_a_passage_is_unauthorised_and_each_counter_has_its_own(
     assert _events(events) == [TAILGATING, UNAUTHORISED] and lane.openings == [(1, 2)]
 
 
+def test_the_grace_runs_on_the_openings_monotonic_time_not_the_wall_clock():
+    lane, _, clock, events = _door_lane()
+    lane.open_for(GRANT)
+    lane.people_passed(1)
+    _close_window(lane, clock)
+    clock.jump(3600)  # the wall clock is put forward an hour right after the close
+    clock.advance(1.0)
+    lane.people_passed(1)  # still 1 s after the close: late, for that opening
+    assert _events(events) == [TAILGATING] and lane.openings == [(1, 2)]
+    lane.open_for(GRANT)
+    _close_window(lane, clock)
+    clock.jump(-7200)  # then set back two hours
+    clock.advance(2.5)
+    lane.people_passed(1)  # 2.5 s after the close: the grace is over
+    assert _events(events) == [TAILGATING, UNAUTHORISED] and lane.openings[-1] == (1, 0)
+
+
 def test_passages_follow_the_site_mode():
     mode = {"now": "evacuation"}
     lane, _, _clock, events = _door_lane(site_mode=lambda: mode["now"])
@@ -456,6 +542,18 @@ def test_airlock_counter_late_passages_are_tailgating_once_per_cycle():
     clock.advance(2.0)
     lane.people_passed(1)  # the grace is over: nobody let this one in
     assert _events(events)[1:] == [UNAUTHORISED] and lane.raised[-1].door is None
+
+
+def test_airlock_grace_is_not_moved_by_a_wall_clock_jump():
+    lane, outer, inner, clock, events = _airlock()
+    _enter(lane, clock, outer, inner)
+    lane.people_passed(1)
+    _walk(lane, clock, outer, inner, inner)
+    assert lane.state is AirlockState.IDLE
+    clock.jump(-3600)  # set back an hour: a wall-clock grace would last an hour more
+    clock.advance(2.5)
+    lane.people_passed(1)
+    assert _events(events) == [UNAUTHORISED]
 
 
 def test_airlock_counter_while_granted_more_than_one_is_tailgating():

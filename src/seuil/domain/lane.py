@@ -334,21 +334,24 @@ class PassageTally:
     the opening's total so far. A counter reports a passage after the person went
     through, sometimes after the opening closed (the counter's own delay, the network):
     passages reported within ``grace_s`` of the close still belong to that opening.
+
+    Times are seconds on the monotonic clock the lane's openings run on (not the wall
+    clock): setting the site's clock back or forth must not stretch or cut the grace.
     """
 
     def __init__(self) -> None:
         self.is_open = False
         self.passed = 0  # passages of the current (or last) opening
-        self.closed_at: datetime | None = None
+        self.closed_at: float | None = None  # monotonic seconds
 
     def open(self) -> None:
         self.is_open, self.passed, self.closed_at = True, 0, None
 
-    def close(self, at: datetime) -> None:
+    def close(self, at: float) -> None:
         if self.is_open:
             self.is_open, self.closed_at = False, at
 
-    def add(self, people: int, at: datetime, grace_s: float) -> tuple[Passages, int]:
+    def add(self, people: int, at: float, grace_s: float) -> tuple[Passages, int]:
         if people < 0:
             raise ValueError("a number of passages cannot be negative")
         if grace_s < 0:
@@ -356,7 +359,7 @@ class PassageTally:
         if self.is_open:
             self.passed += people
             return Passages.CURRENT, self.passed
-        if self.closed_at is not None and at - self.closed_at <= timedelta(seconds=grace_s):
+        if self.closed_at is not None and at - self.closed_at <= grace_s:
             self.passed += people
             return Passages.LATE, self.passed
         return Passages.NONE, people

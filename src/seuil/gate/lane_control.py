@@ -6,8 +6,10 @@ runner hands them every frame (``on_frame``) and calls ``tick`` on every loop.
 
 * :class:`DoorLane`: a GRANT pulses the door and opens an :class:`OpeningWindow`;
   while it lasts (the pulse, plus ``after_s`` to walk through), distinct face tracks
-  in the frames are counted (:class:`TrackCounter`), or a beam/door sensor reports its
-  own count (``people_counted``). More people than credentials presented in that
+  in the frames are counted (:class:`TrackCounter`; with :class:`TrackFaces`, a face
+  that comes back after a look over the shoulder is compared with those already
+  counted, not counted again), or a beam/door sensor reports its own count
+  (``people_counted``). More people than credentials presented in that
   opening: REFER ``tailgating``, one gate event, one alert.
 * :class:`AirlockLane`: the :class:`~seuil.domain.lane.Airlock` state machine fed
   with the doors' observed states, the decision, the people counted and the
@@ -24,7 +26,8 @@ does not push, or whose link is down, is asked (``state()``) at most every ``pol
 A people counter (beam, turnstile or door counter) reports passages with
 ``people_passed`` (:class:`~seuil.domain.lane.PassageTally`): they add up over the
 current opening (a :class:`DoorLane`'s window, an :class:`AirlockLane`'s cycle), and
-those reported within ``grace_s`` after it closed still count for it (more people than
+those reported within ``grace_s`` after it closed (on the lane's monotonic clock, like
+the window: a wall-clock jump does not move it) still count for it (more people than
 credentials: tailgating, once per opening). A passage with no opening in progress
 means someone jumped the turnstile or slipped through: UNAUTHORISED_PASSAGE, one gate
 event (REFER ``unauthorised_passage``, with no credential) and the alert; none while the
@@ -46,6 +49,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from seuil.domain.errors import DeviceError
 from seuil.domain.faces import FaceBox
@@ -78,6 +83,7 @@ from seuil.domain.lane import (
 )
 from seuil.domain.site_mode import SiteMode, SiteModeSource, read_site_mode
 from seuil.domain.tracks import TrackCounter
+from seuil.gate.track_faces import TrackFaces
 from seuil.ports.clock import Clock
 from seuil.ports.doors import Door, StatePushingDoor
 from seuil.ports.face import RGBImage
@@ -115,6 +121,9 @@ class _LaneBase:
         site_mode: SiteModeSource | None,
         alerts: AlertSink | None,
         mode: GateMode,
+        faces: TrackFaces | None,
+        counter: Callable[[], TrackCounter[Any]],
+        monotonic: Callable[[], float],
     ) -> None:
         self.gate_id = gate_id
         self._clock = clock
@@ -132,6 +141,20 @@ class _LaneBase:
         self._opening = False  # inside open_for: the pipeline records a failure itself
         self._pushes: deque[tuple[Side, DoorState]] = deque()  # changes pushed by doors
         self.tally = PassageTally()  # a people counter's passages per opening
+        self._faces = faces  # tells a face that came back from a new person (or None)
+        self._counter_factory = counter
+        self._counter: TrackCounter[Any] | None = None
+        self._mono = monotonic  # the time openings (and their late-passage grace) run on
+
+    def _new_counter(self) -> TrackCounter[Any]:
+        return self._faces.counter() if self._faces is not None else self._counter_factory()
+
+    def _count(self, counter: TrackCounter[Any], image: RGBImage) -> int:
+        """One frame's faces into the opening's tracks; a track being confirmed is
+        signed (embedded) from this frame when the lane has :class:`TrackFaces`."""
+        assert self._detect is not None
+        sign = partial(self._faces.signature, image) if self._faces is not None else None
+        return counter.update(self._detect(image), sign)
 
     def _judged_in(self, people: int) -> SiteMode | None:
         """The site mode passages are judged in; None when there is nothing to judge
@@ -219,21 +242,20 @@ class DoorLane(_LaneBase):
         site_mode: SiteModeSource | None = None,
         alerts: AlertSink | None = None,
         mode: GateMode = GateMode.VERIFICATION,
-        counter: Callable[[], TrackCounter] = TrackCounter,
+        faces: TrackFaces | None = None,
+        counter: Callable[[], TrackCounter[Any]] = TrackCounter,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(gate_id, clock, sink, detect=detect, site_mode=site_mode,
-                         alerts=alerts, mode=mode)  # fmt: skip
+                         alerts=alerts, mode=mode, faces=faces, counter=counter,
+                         monotonic=monotonic)  # fmt: skip
         self.door = door
         self.pulse_s = pulse_s
         self.after_s = after_s
         self.watch_state = watch_state
         self.monitor = DoorMonitor(door.name, gate_id, pulse_s, held_open_s)
-        self._counter_factory = counter
-        self._mono = monotonic
         self.window: OpeningWindow | None = None
         self._closed: OpeningWindow | None = None  # the last opening, for late passages
-        self._counter: TrackCounter | None = None
         self._sensor = 0
         self._until = 0.0
         self.openings: list[tuple[int, int]] = []  # (credentials, people) of closed windows
@@ -261,7 +283,7 @@ class DoorLane(_LaneBase):
                 self.window.add_credential()  # a group passing on several credentials
             else:
                 self.window = OpeningWindow(self.gate_id, now, 1)
-                self._counter = self._counter_factory()
+                self._counter = self._new_counter()
                 self._sensor = 0
                 self.tally.open()
                 self._closed = None
@@ -272,7 +294,7 @@ class DoorLane(_LaneBase):
         with self._lock:
             if self.window is None or self._detect is None or self._counter is None:
                 return
-            people = self._counter.update(self._detect(image))
+            people = self._count(self._counter, image)
             self._report(max(people, self._sensor))
 
     def people_counted(self, people: int) -> None:
@@ -291,7 +313,7 @@ class DoorLane(_LaneBase):
             if mode is None:
                 return
             now = self._clock.now()
-            where, passed = self.tally.add(people, now, grace_s)
+            where, passed = self.tally.add(people, self._mono(), grace_s)
             window = self.window if where is Passages.CURRENT else self._closed
             if where is Passages.NONE or window is None:
                 self._unauthorised(people, self.door.name, mode)
@@ -311,7 +333,7 @@ class DoorLane(_LaneBase):
             if self.window is not None and self._mono() >= self._until:
                 summary = self.window.close(now)
                 self.openings.append((summary.credentials, summary.people))
-                self.tally.close(now)
+                self.tally.close(self._until)  # the window's end, on the monotonic clock
                 self._closed, self.window, self._counter = self.window, None, None
             if self.watch_state:
                 while self._pushes:  # every change the door pushed, in order
@@ -373,18 +395,19 @@ class AirlockLane(_LaneBase):
         site_mode: SiteModeSource | None = None,
         alerts: AlertSink | None = None,
         mode: GateMode = GateMode.VERIFICATION,
-        counter: Callable[[], TrackCounter] = TrackCounter,
+        faces: TrackFaces | None = None,
+        counter: Callable[[], TrackCounter[Any]] = TrackCounter,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(gate_id, clock, sink, detect=detect, site_mode=site_mode,
-                         alerts=alerts, mode=mode)  # fmt: skip
+                         alerts=alerts, mode=mode, faces=faces, counter=counter,
+                         monotonic=monotonic)  # fmt: skip
         self.doors = {Side.OUTER: outer, Side.INNER: inner}
         self.airlock = Airlock(
             gate_id,
             DoorMonitor(outer.name, gate_id, outer_pulse_s, held_open_s),
             DoorMonitor(inner.name, gate_id, inner_pulse_s, held_open_s),
         )
-        self._counter_factory = counter
-        self._counter: TrackCounter | None = None
         self._faulty: set[Side] = set()  # doors whose state cannot be read right now
         self._tailgated = False  # this cycle already raised TAILGATING
         self._turned_back = False  # this cycle sent someone back out through the outer door
@@ -408,7 +431,7 @@ class AirlockLane(_LaneBase):
             if not step.handled:
                 raise DeviceError(f"airlock {self.gate_id}: {step.note or 'busy'}", self.gate_id)
             self._granted = decision
-            self._counter = self._counter_factory()
+            self._counter = self._new_counter()
             self.tally.open()
             self._tailgated = self._turned_back = False
             self._opening = True
@@ -427,7 +450,7 @@ class AirlockLane(_LaneBase):
                 return
             if self.airlock.state not in (AirlockState.ENTERING, AirlockState.OCCUPIED):
                 return
-            people = self._counter.update(self._detect(image))
+            people = self._count(self._counter, image)
             if people:
                 self._handle(OccupancyCounted(self._clock.now(), people))
 
@@ -452,7 +475,7 @@ class AirlockLane(_LaneBase):
             if state in (AirlockState.FIRE, AirlockState.RECOVERING, AirlockState.TURNED_BACK):
                 return  # doors released for egress or being locked again; someone going out
             now = self._clock.now()
-            where, passed = self.tally.add(people, now, grace_s)
+            where, passed = self.tally.add(people, self._mono(), grace_s)
             if where is Passages.NONE:
                 self._unauthorised(people, None, mode)
             elif state in (AirlockState.ENTERING, AirlockState.OCCUPIED, AirlockState.HELD):
@@ -527,7 +550,7 @@ class AirlockLane(_LaneBase):
         if state is AirlockState.TURNED_BACK:
             self._turned_back = True
         elif state in (AirlockState.IDLE, AirlockState.FIRE, AirlockState.RECOVERING):
-            self.tally.close(event.at)  # the cycle is over (late passages: grace_s)
+            self.tally.close(self._mono())  # the cycle is over (late passages: grace_s)
         self._run(step.commands, step.alerts)
 
     def _run(self, commands: Sequence[DoorCommand], alerts: Sequence[LaneAlert]) -> None:
