@@ -151,7 +151,10 @@ def test_airlock_on_mqtt_doors_inner_opens_only_after_outer_reports_closed(broke
         assert lane.round_trips == 2
         assert [c for _, c in devices.log].count("state") == 2
 
+        # The inner door already said "closed" when it acknowledged its pulse: wait for
+        # each push, or the ticks below may run before the "open" one arrives.
         devices.set("sas-int", "open")
+        assert _wait(lambda: inner.last_state is DoorState.OPEN)
         devices.set("sas-int", "closed")
         assert _wait(lambda: inner.last_state is DoorState.CLOSED)
         for _ in range(6):
