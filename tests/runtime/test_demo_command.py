@@ -79,3 +79,26 @@ def test_the_demo_site_starts_serves_and_stops(
     rest = proc.stdout.read() if proc.stdout else ""
     assert code == 0, "".join(lines) + rest
     assert "Traceback" not in rest, rest
+
+
+def test_a_port_in_use_is_a_clear_error_before_anything_starts(tmp_path: Path) -> None:
+    """Another process on the port: the demo says so and exits 2, without importing a
+    roster, starting gates or announcing a site that is not there."""
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    env.pop("SEUIL_DATABASE_URL", None)
+    (tmp_path / "no-shared").mkdir()
+    env["SEUIL_SHARED_DIR"] = str(tmp_path / "no-shared")
+    seuil = Path(sys.executable).with_name("seuil")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [str(seuil), "demo", "--port", str(port)], env=env, capture_output=True,
+            text=True, timeout=120, check=False,
+        )  # fmt: skip
+    out = done.stdout + done.stderr
+    assert done.returncode == 2, out
+    assert f"impossible d'écouter sur 127.0.0.1:{port}" in out and "--port" in out
+    assert "en service" not in out and "Roster de démonstration" not in out
+    assert not (tmp_path / "data/seuil/demo/seuil-demo.sqlite3").exists()

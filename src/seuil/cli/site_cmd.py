@@ -31,7 +31,7 @@ def _run(
         seed_roster,
     )
     from seuil.runtime.demo_subject import hand_out_liveness_card
-    from seuil.runtime.site_process import build_runtime, serve
+    from seuil.runtime.site_process import build_runtime, listening_socket, serve
     from seuil.services.accounts import AccountService
     from seuil.settings import KeySettings, Settings, StorageSettings
     from seuil.shared_data import shared_dir
@@ -53,6 +53,7 @@ def _run(
     config = load_site_config(config_path) if config_path is not None else None
     if config is None and demo:
         config = demo_config()
+    sock = listening_socket(host, port)  # a port in use stops here, before anything starts
     site = build_site(settings)
     data_dir = Path(user_data_dir("seuil")) / ("demo" if demo else "site")
     shared = shared_dir() if demo else None
@@ -112,7 +113,8 @@ def _run(
     received: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda number, frame: received.append(number))
-    asyncio.run(serve(runtime, host, port, secure_cookies=behind_tls_proxy, on_ready=ready))
+    asyncio.run(serve(runtime, host, port, secure_cookies=behind_tls_proxy, on_ready=ready,
+                      sock=sock))  # fmt: skip
     typer.echo(t("Site arrêté.", "Site stopped."))
 
 

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,7 +36,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seuil.domain.devices import Device, DeviceKind
-from seuil.domain.errors import DeviceError, SeuilError, StorageUnavailableError
+from seuil.domain.errors import (
+    ConfigurationError,
+    DeviceError,
+    SeuilError,
+    StorageUnavailableError,
+)
 from seuil.domain.gate import Decision, GateDecision
 from seuil.domain.incidents import Signal
 from seuil.domain.lane import LaneAlert
@@ -538,6 +544,25 @@ def build_app(runtime: SiteRuntime, *, secure_cookies: bool = False) -> FastAPI:
     return create_app(runtime.site, runtime.accounts, options, runtime.web, gates=gates)
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The site's listening socket, bound before anything else starts: a port already in
+    use is a clear error at once, not a half-started site that says it is running."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(
+            f"impossible d'écouter sur {host}:{port} ({exc.strerror}) : une autre instance "
+            f"tourne-t-elle ? Arrêtez-la ou choisissez --port "
+            f"(cannot listen on {host}:{port}: stop the other process or choose --port)"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 async def serve(
     runtime: SiteRuntime,
     host: str,
@@ -545,8 +570,10 @@ async def serve(
     *,
     secure_cookies: bool = False,
     on_ready: Callable[[], None] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve the site until SIGINT/SIGTERM, then stop everything in order."""
+    """Serve the site until SIGINT/SIGTERM, then stop everything in order. ``on_ready``
+    runs once the server listens (``sock``: bound already, see :func:`listening_socket`)."""
     import uvicorn
 
     app = build_app(runtime, secure_cookies=secure_cookies)
@@ -555,15 +582,26 @@ async def serve(
                        proxy_headers=secure_cookies,
                        forwarded_allow_ips="127.0.0.1" if secure_cookies else None)
     )  # fmt: skip
+    if sock is None:
+        sock = listening_socket(host, port)
     runtime.start_background()
     tasks = await runtime.start_async()
     try:
         if on_ready is not None:
-            asyncio.get_running_loop().call_later(0.5, on_ready)
-        await server.serve()
+            tasks.append(asyncio.create_task(_when_started(server, on_ready)))
+        await server.serve(sockets=[sock])
     finally:
         runtime.stop_event.set()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.to_thread(runtime.stop)
+        sock.close()
+
+
+async def _when_started(server: Any, on_ready: Callable[[], None]) -> None:
+    while not server.started:
+        if server.should_exit:
+            return
+        await asyncio.sleep(0.05)
+    on_ready()
