@@ -149,6 +149,17 @@ def test_two_faces_in_view_together_are_two_people_however_alike():
     assert counter.rejoined == 1 and counter.people == 2
 
 
+def test_a_merged_face_does_not_widen_whom_the_person_matches():
+    """Signatures 0, 1, 2 on a line, "same" within 1: the face back (1) is the first
+    person (0); the next face (2) is like the face back but not like the person as
+    counted, so it is someone new. Comparing with every merged face would chain them."""
+    counter = TrackCounter(max_gap=2, same=lambda a, b: abs(a - b) <= 1)
+    gone = [[]] * 4
+    _signed(counter, [[_box(100)], [_box(100)], *gone, [_box(300)], [_box(300)], *gone,
+                      [_box(500)], [_box(500)]], {100: 0, 300: 1, 500: 2})  # fmt: skip
+    assert counter.rejoined == 1 and counter.people == 2
+
+
 def test_counter_refuses_bad_settings():
     with pytest.raises(ValueError):
         TrackCounter(min_hits=0)
@@ -197,6 +208,42 @@ def test_a_second_person_through_the_same_opening_is_tailgating():
     assert e.person_ref == "P-1" and e.credential_id == "c1"
     assert [a.kind for a in lane.raised] == [AlertKind.TAILGATING]
     assert lane.openings == [(1, 2)]
+
+
+def test_a_detector_that_fails_costs_its_frames_not_the_lane():
+    """The tailgating watch's detection raising (a broken engine): the lane keeps its
+    door, closes its opening and counts the frames it could read."""
+    clock = Clock()
+    door = SimulatedDoor("portillon", clock)
+    events: list[GateDecision] = []
+    calls = iter(range(1000))
+
+    def detect(image):
+        n = next(calls)
+        if n % 2:
+            raise RuntimeError("onnxruntime: session lost")
+        return [_box(100 + n)]
+
+    lane = DoorLane("entree", door, clock, events.append, pulse_s=3.0, after_s=2.0,
+                    detect=detect, monotonic=clock.mono)  # fmt: skip
+    lane.open_for(GRANT)
+    _play(lane, clock, 60)
+    assert events == [] and lane.openings == [(1, 1)] and lane.window is None
+
+
+def test_a_face_the_engine_cannot_compare_is_counted_not_raised():
+    from seuil.gate.track_faces import TrackFaces
+
+    class BrokenEngine:
+        def analyse(self, image, boxes, profile):
+            raise RuntimeError("landmarks: model file unreadable")
+
+    faces = TrackFaces(BrokenEngine())  # type: ignore[arg-type]
+    counter = faces.counter()
+    gone = [[]] * 5
+    for boxes in [[_box(100)], [_box(100)], *gone, [_box(100)], [_box(100)]]:
+        counter.update(boxes, lambda box: faces.signature(None, box))  # type: ignore[arg-type]
+    assert counter.people == 2 and counter.unsigned == 2  # towards a REFER, never an error
 
 
 def test_two_credentials_for_two_people_is_no_tailgating():

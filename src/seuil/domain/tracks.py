@@ -21,7 +21,7 @@ long as the counter (one opening).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from seuil.domain.faces import FaceBox
@@ -41,7 +41,7 @@ class _Track:
 
 @dataclass
 class _Person(Generic[S]):
-    signatures: list[S] = field(default_factory=list)
+    signature: S | None = None  # the face it was counted with (None: not compared)
 
 
 class TrackCounter(Generic[S]):
@@ -135,14 +135,18 @@ class TrackCounter(Generic[S]):
             self.unsigned += 1
             return self._new_person(None)
         for index, person in enumerate(self._people):
-            if index not in in_view and any(self.same(mine, s) for s in person.signatures):
-                person.signatures.append(mine)
+            # Compared with the signature the person was counted with, never with the
+            # faces merged into it since: a growing set would loosen the test during
+            # the opening and let a look-alike walking in behind be merged.
+            if index in in_view or person.signature is None:
+                continue
+            if self.same(mine, person.signature):
                 self.rejoined += 1
                 return index
         return self._new_person(mine)
 
     def _new_person(self, signature: S | None) -> int:
-        self._people.append(_Person([] if signature is None else [signature]))
+        self._people.append(_Person(signature))
         return len(self._people) - 1
 
     def _affinity(self, old: FaceBox, new: FaceBox) -> float:

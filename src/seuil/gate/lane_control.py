@@ -154,7 +154,13 @@ class _LaneBase:
         signed (embedded) from this frame when the lane has :class:`TrackFaces`."""
         assert self._detect is not None
         sign = partial(self._faces.signature, image) if self._faces is not None else None
-        return counter.update(self._detect(image), sign)
+        try:
+            boxes = self._detect(image)
+        except Exception:  # the lane keeps running its doors; this frame is not counted
+            logger.exception("gate %s: face detection failed for the tailgating watch",
+                             self.gate_id)  # fmt: skip
+            return counter.people
+        return counter.update(boxes, sign)
 
     def _judged_in(self, people: int) -> SiteMode | None:
         """The site mode passages are judged in; None when there is nothing to judge

@@ -23,6 +23,7 @@ Nothing is stored: the embeddings live in the counter, for one opening.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -35,6 +36,8 @@ from seuil.engine.scoring import OperatingPoint, load_default_calibration
 from seuil.ports.face import RGBImage
 
 __all__ = ["SAME_PERSON_FMR", "TrackFaces"]
+
+logger = logging.getLogger(__name__)
 
 SAME_PERSON_FMR = 1e-3  # see the module's docstring
 # A face this small or blurred gives an embedding nobody should compare: not signed.
@@ -68,5 +71,8 @@ class TrackFaces:
             self.embeddings += 1
             embedding: Vector = self.engine.embed_faces(faces[:1])[0]
             return embedding
+        except Exception:  # an engine failure must not stop the lane: counted as new
+            logger.exception("tailgating watch: a face could not be compared")
+            return None
         finally:
             self.seconds += time.perf_counter() - start
