@@ -181,6 +181,31 @@ def test_a_passage_without_an_opening_is_an_alert_not_a_call(screens: Screens) -
     assert "passage without an opening" in english
 
 
+def test_an_alert_does_not_hide_the_person_still_waiting(screens: Screens) -> None:
+    """A pupil is referred (e.g. during confinement every case is), then a counter
+    raises a passage with no opening: the alert is on top, and the pupil's call (photo,
+    let in / refuse with her ids) is still there until the agent settles it."""
+    web = screens.web
+    site = web.site
+    ref = screens.person()
+    site.gate_desk.feed(GateDecision("entree", web.clock.now(), Decision.REFER,
+                                     ReferReason.NON_BIOMETRIC, credential_id="c9",
+                                     person_ref=ref))  # fmt: skip
+    site.gate_desk.feed(GateDecision("entree", web.clock.now(), Decision.REFER,
+                                     ReferReason.UNAUTHORISED_PASSAGE))  # fmt: skip
+    web.add("agent", Role.GATE_AGENT)
+    client, csrf = screens.login("agent", PASSWORD + "!")
+    page = client.get("/gate/entree").text
+    now = page.split('aria-labelledby="h-now"', 1)[1].split("</section>", 1)[0]
+    assert "Passage sans ouverture" in now and "Toujours en attente de votre décision" in now
+    assert "MARTIN Léa" in now and f'src="/gate/entree/photo/{ref}"' in now
+    assert 'name="credential_id" value="c9"' in now and f'name="person_ref" value="{ref}"' in now
+    form = {"csrf_token": csrf, "action": "let_in", "credential_id": "c9", "person_ref": ref}
+    assert client.post("/gate/entree/decide", data=form).status_code == 200
+    page = client.get("/gate/entree").text
+    assert "Toujours en attente" not in page and "Laisser entrer" not in page  # settled
+
+
 def test_demo_presentation_uses_the_wallet_card(screens: Screens) -> None:
     web = screens.web
     client, csrf = screens.login()

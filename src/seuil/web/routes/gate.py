@@ -54,12 +54,20 @@ def gate_screen(
     for decision in desk.recent(gate_id, RECENT):
         holder = desk.who(decision.person_ref) if decision.person_ref else None
         views.append(decision_view(decision.to_dict(), lang, holder))
+    # The person waiting for the agent's call: the newest decision that is not an
+    # alert, if it asks for one. An alert raised meanwhile (a passage with no opening)
+    # is shown on top but must not hide the pupil still waiting at the gate.
+    waiting = next((v for v in views if not v["alert"]), None)
+    if waiting is not None and not waiting["check"]:
+        waiting = None
     demo = None
     if identity.can(P.MANAGE_DEVICES) and gate_id in runtime.presenters:
         demo = presentation_choices(request, identity)
     return render(
         request, "gate.html", gate=gate, latest=views[0] if views else None,
-        recent=views, ppms=site.ppms.current(), health=gate_health(request, gate_id),
+        recent=views, waiting=waiting,
+        waiting_behind=waiting is not None and waiting is not views[0],
+        ppms=site.ppms.current(), health=gate_health(request, gate_id),
         reasons=[(r.value, reason_words(r.value, lang)) for r in AGENT_DENY_REASONS],
         demo=demo, heightened=runtime.heightened() if runtime.heightened else False,
     )  # fmt: skip
