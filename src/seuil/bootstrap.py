@@ -407,8 +407,9 @@ def verify_against_hub(
     now: datetime | None = None,
 ) -> AnchorVerdict:
     """The site's audit chain against the anchors the hub keeps for it. A hub that
-    cannot be asked (within ``wait_s`` if given, else the link's timeout) gives a verdict
-    that says so (``unavailable``), not a failure.
+    cannot be asked, or whose pages of anchors are not all read within ``wait_s`` (all
+    requests together; without it, the link's timeout per request), gives a verdict
+    that says so (``unavailable``, "hub too slow"), not a failure.
 
     A purge checkpoint past an anchor sent less than the *shortest* audit retention the
     settings allow before ``now`` is reported as tampering: the configured period may
@@ -423,7 +424,7 @@ def verify_against_hub(
         options = link_options(settings)
         if wait_s is not None:
             options = replace(options, timeout_s=min(options.timeout_s, wait_s))
-        anchors = fetch_anchors(options)
+        anchors = fetch_anchors(options, deadline_s=wait_s)
     except (LinkError, ConfigurationError) as exc:
         logger.warning("audit anchors not checked: %s", exc.message)
         return AnchorVerdict(unavailable=exc.message)

@@ -310,3 +310,52 @@ def test_a_silent_hub_holds_the_audit_page_for_seconds_not_the_link_timeout(
         waited = time.monotonic() - started
     assert verdict.ok and against_hub is not None and against_hub.unavailable
     assert waited < HUB_WAIT_ON_SCREEN_S + 10 < 60
+
+
+def test_a_hub_paging_slowly_is_given_one_deadline_for_all_pages(site: Site) -> None:
+    """Each page answers well within the request timeout, but there are many of them:
+    the page's check stops at its total wait and says the hub was too slow."""
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlparse
+
+    from seuil.bootstrap import verify_against_hub
+
+    pages = []
+
+    class SlowPages(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # one anchor a page, 0.15 s each, 20 pages in all
+            after = int(parse_qs(urlparse(self.path).query)["after"][0])
+            pages.append(after)
+            time.sleep(0.15)
+            anchors = [] if after >= 20 else [{"seq": after + 1, "audit_seq": 1,
+                       "head_hash": "a" * 64, "entries": 1, "at": NOW.isoformat()}]  # fmt: skip
+            body = json.dumps({"anchors": anchors}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowPages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        link = site.settings.hub_link.model_copy(update={"url": url, "timeout_s": 5})
+        settings = site.settings.model_copy(update={"hub_link": link})
+        started = time.monotonic()
+        verdict = verify_against_hub(settings, site.reader, 1.0)
+        waited = time.monotonic() - started
+        assert "hub too slow" in verdict.unavailable and not verdict.rewritten
+        assert waited < 2.5 and 2 <= len(pages) <= 8  # not the 20 pages (3 s)
+        # Without a total wait (the CLI), every page is read.
+        assert len(fetch_anchors(link_options(settings))) == 20
+    finally:
+        server.shutdown()
+        server.server_close()
