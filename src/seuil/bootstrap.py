@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable, Collection
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -311,7 +311,9 @@ class Site:
             verdict = verify_audit(uow)
         if not self.settings.hub_link.url:
             return verdict, None
-        return verdict, verify_against_hub(self.settings, self.reader, HUB_WAIT_ON_SCREEN_S)
+        return verdict, verify_against_hub(
+            self.settings, self.reader, HUB_WAIT_ON_SCREEN_S, self.clock.now()
+        )
 
     # -- the incident engine (built on first use) ----------------------------------------
 
@@ -399,11 +401,20 @@ def link_options(settings: Settings) -> LinkOptions:
 
 
 def verify_against_hub(
-    settings: Settings, reader: Callable[[], SqlUnitOfWork], wait_s: float | None = None
+    settings: Settings,
+    reader: Callable[[], SqlUnitOfWork],
+    wait_s: float | None = None,
+    now: datetime | None = None,
 ) -> AnchorVerdict:
     """The site's audit chain against the anchors the hub keeps for it. A hub that
-    cannot be asked (within ``wait_s`` if given, else the link's timeout) gives a verdict
-    that says so (``unavailable``), not a failure."""
+    cannot be asked, or whose pages of anchors are not all read within ``wait_s`` (all
+    requests together; without it, the link's timeout per request), gives a verdict
+    that says so (``unavailable``, "hub too slow"), not a failure.
+
+    A purge checkpoint past an anchor sent less than the *shortest* audit retention the
+    settings allow before ``now`` is reported as tampering: the configured period may
+    have been shorter when the purge ran (an admin may lower it to the minimum), so only
+    the minimum is safe from false alarms."""
     from seuil.adapters.hub_link import LinkError
     from seuil.adapters.hub_link.forwarder import fetch_anchors
     from seuil.adapters.storage.audit_log import verify_anchors
@@ -413,12 +424,18 @@ def verify_against_hub(
         options = link_options(settings)
         if wait_s is not None:
             options = replace(options, timeout_s=min(options.timeout_s, wait_s))
-        anchors = fetch_anchors(options)
+        anchors = fetch_anchors(options, deadline_s=wait_s)
     except (LinkError, ConfigurationError) as exc:
         logger.warning("audit anchors not checked: %s", exc.message)
         return AnchorVerdict(unavailable=exc.message)
+    from seuil.domain.retention import RULES, DataKind
+
+    shortest = timedelta(days=RULES[DataKind.AUDIT_ENTRY].min_days)
+    purgeable_before = (now or datetime.now(UTC)) - shortest
     with reader() as uow:
-        return verify_anchors(uow, [(a.audit_seq, a.head_hash) for a in anchors])
+        return verify_anchors(
+            uow, [(a.audit_seq, a.head_hash, a.at) for a in anchors], purgeable_before
+        )
 
 
 def build_site(settings: Settings | None = None) -> Site:

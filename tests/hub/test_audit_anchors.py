@@ -8,6 +8,7 @@ to that site only."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from tests.hub.conftest import OTHER, SITE, HubEnv, batch, envelope
 from tests.hub.servers import serving
 from tests.services.conftest import make_settings
@@ -31,6 +33,16 @@ from seuil.settings import HubLinkSettings
 from seuil.web import WebOptions, create_app
 
 NOW = datetime.now(UTC)
+
+
+class MovableClock:
+    """The site's injected clock: anchors carry its time, the audit check reads it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
 
 
 @pytest.fixture
@@ -67,6 +79,19 @@ def _anchor(site: Site) -> None:
         forwarder.drain(timeout=20)
     finally:
         forwarder.stop()
+
+
+@contextmanager
+def _pages(site: Site) -> Iterator[TestClient]:
+    """The site's pages and API, logged in as its first administrator."""
+    accounts = AccountService(site.uow, site.clock, Argon2Hasher(fast=True), TotpCodes(),
+                              AccountPolicy())  # fmt: skip
+    setup = accounts.begin_setup()
+    assert setup
+    accounts.complete_setup(setup, "admin", "Admin", PASSWORD)
+    with TestClient(create_app(site, accounts, WebOptions())) as client:  # type: ignore[arg-type]
+        client.post("/login", data={"username": "admin", "password": PASSWORD})
+        yield client
 
 
 def _rewrite(site: Site, seq: int) -> None:
@@ -134,15 +159,7 @@ def test_a_rewritten_chain_is_detected_against_the_hubs_anchors(
     assert against_hub is not None and against_hub.rewritten
     assert against_hub.rewritten_seq == 6  # the anchored head no longer hashes the same
     # The audit page says so, in French first.
-    accounts = AccountService(site.uow, site.clock, Argon2Hasher(fast=True), TotpCodes(),
-                              AccountPolicy())  # fmt: skip
-    setup = accounts.begin_setup()
-    assert setup
-    accounts.complete_setup(setup, "admin", "Admin", PASSWORD)
-    from fastapi.testclient import TestClient
-
-    with TestClient(create_app(site, accounts, WebOptions())) as client:  # type: ignore[arg-type]
-        client.post("/login", data={"username": "admin", "password": PASSWORD})
+    with _pages(site) as client:
         page = client.get("/audit/verify")
         assert page.status_code == 200
         assert (
@@ -155,11 +172,13 @@ def test_a_rewritten_chain_is_detected_against_the_hubs_anchors(
 def test_anchors_older_than_the_purge_are_not_checkable_not_tampering(
     env: HubEnv, site: Site
 ) -> None:
-    old = NOW - timedelta(days=400)
-    _write(site, 3, old)
+    clock = MovableClock(NOW - timedelta(days=400))
+    site.clock = clock  # entries and anchors written 400 days ago, checked today
+    _write(site, 3, clock.at)
     _anchor(site)  # head 3: will be purged
-    _write(site, 2, old)
+    _write(site, 2, clock.at)
     _anchor(site)  # head 5: the purge checkpoint, checked against its hash
+    clock.at = NOW
     _write(site, 2)
     _anchor(site)  # head 7: kept
     with site.uow() as uow:
@@ -168,11 +187,43 @@ def test_anchors_older_than_the_purge_are_not_checkable_not_tampering(
     verdict, against_hub = site.verify_audit()
     assert verdict.ok
     assert against_hub is not None and not against_hub.rewritten
+    assert not against_hub.purged_too_early
     assert against_hub.purged == 1 and against_hub.checked == 2
     # After the purge, a rewrite of what is left is still caught.
     _rewrite(site, 7)
     _, against_hub = site.verify_audit()
     assert against_hub is not None and against_hub.rewritten_seq == 7
+
+
+def test_a_purge_forged_past_recent_anchors_is_tampering(env: HubEnv, site: Site) -> None:
+    """The attacker with the database deletes recent entries as if retention had: the
+    oldest entries gone, the checkpoint moved, a matching ``audit.purge`` appended (what
+    ``purge_before`` writes, here with a cutoff in the future). The chain verifies on
+    its own, and every anchor is at or before the checkpoint: the hub's anchor times
+    prove those entries are younger than any lawful audit retention."""
+    _write(site, 5)
+    _anchor(site)  # head 5
+    _write(site, 3)
+    _anchor(site)  # head 8: the newest anchor
+    with site.uow() as uow:
+        assert uow.audit.purge_before(NOW + timedelta(days=1), "system:retention", NOW) == 8
+        uow.commit()
+    verdict, against_hub = site.verify_audit()
+    assert verdict.ok  # the forged purge is consistent locally
+    assert against_hub is not None and against_hub.purged_too_early and against_hub.rewritten
+    assert against_hub.rewritten_seq == 5  # the newest anchor below the checkpoint
+    with _pages(site) as client:
+        page = client.get("/audit/verify")
+        assert "Purge falsifiée : l&#39;entrée" in page.text
+        assert 'id="anchors-purged-too-early"' in page.text
+        api = client.get("/api/v1/audit/verify").json()
+        assert api["ok"] is False and api["anchors"]["purged_too_early"] is True
+    # The same anchors checked from 200 days later: past the shortest retention (183
+    # days), such a purge is lawful and the anchors are only "not checkable".
+    site.clock = MovableClock(NOW + timedelta(days=200))
+    _, later = site.verify_audit()
+    assert later is not None and not later.rewritten and not later.purged_too_early
+    assert later.purged == 1 and later.checked == 1  # head 5 purged, head 8 the checkpoint
 
 
 def test_the_hub_keeps_anchors_for_their_own_site_only(
@@ -219,12 +270,23 @@ def test_check_anchors_rules() -> None:
     def hashes(seqs):  # type: ignore[no-untyped-def]
         return {s: stored[s] for s in seqs if s in stored}
 
-    ok = check_anchors([(0, GENESIS), (3, "c" * 64), (5, "e" * 64), (1, "a" * 64)], hashes,
-                       3, "c" * 64)  # fmt: skip
+    def at(seq: int, days_ago: int = 400) -> tuple[int, str, datetime]:
+        return seq, "abcde"[seq - 1] * 64 if seq else GENESIS, NOW - timedelta(days=days_ago)
+
+    ok = check_anchors([at(0), at(3), at(5), at(1)], hashes, 3, "c" * 64)
     assert (ok.checked, ok.purged, ok.rewritten) == (3, 1, False)
-    assert check_anchors([(5, "f" * 64)], hashes).rewritten_seq == 5
-    assert check_anchors([(6, "f" * 64)], hashes).rewritten_seq == 6  # cut off the tail
-    assert check_anchors([(3, "0" * 64)], hashes, 3, "c" * 64).rewritten_seq == 3
+    assert check_anchors([(5, "f" * 64, NOW)], hashes).rewritten_seq == 5
+    assert check_anchors([(6, "f" * 64, NOW)], hashes).rewritten_seq == 6  # cut off the tail
+    assert check_anchors([(3, "0" * 64, NOW)], hashes, 3, "c" * 64).rewritten_seq == 3
+    # Purged anchors older than the shortest retention: not checkable. A purged anchor
+    # sent since then: the checkpoint's entry was written after it, the purge is forged.
+    floor = NOW - timedelta(days=183)
+    lawful = check_anchors([at(1, 184), at(2, 190), at(3, 1)], hashes, 3, "c" * 64, floor)
+    assert (lawful.checked, lawful.purged, lawful.rewritten) == (1, 2, False)
+    forged = check_anchors([at(1, 184), at(2, 182), at(3, 1)], hashes, 3, "c" * 64, floor)
+    assert forged.purged_too_early and forged.rewritten_seq == 2
+    # The checkpoint's own anchor, however recent, proves nothing about its entry's age.
+    assert not check_anchors([at(3, 0), at(5, 0)], hashes, 3, "c" * 64, floor).rewritten
 
 
 def test_a_silent_hub_holds_the_audit_page_for_seconds_not_the_link_timeout(
@@ -248,3 +310,52 @@ def test_a_silent_hub_holds_the_audit_page_for_seconds_not_the_link_timeout(
         waited = time.monotonic() - started
     assert verdict.ok and against_hub is not None and against_hub.unavailable
     assert waited < HUB_WAIT_ON_SCREEN_S + 10 < 60
+
+
+def test_a_hub_paging_slowly_is_given_one_deadline_for_all_pages(site: Site) -> None:
+    """Each page answers well within the request timeout, but there are many of them:
+    the page's check stops at its total wait and says the hub was too slow."""
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlparse
+
+    from seuil.bootstrap import verify_against_hub
+
+    pages = []
+
+    class SlowPages(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # one anchor a page, 0.15 s each, 20 pages in all
+            after = int(parse_qs(urlparse(self.path).query)["after"][0])
+            pages.append(after)
+            time.sleep(0.15)
+            anchors = [] if after >= 20 else [{"seq": after + 1, "audit_seq": 1,
+                       "head_hash": "a" * 64, "entries": 1, "at": NOW.isoformat()}]  # fmt: skip
+            body = json.dumps({"anchors": anchors}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowPages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        link = site.settings.hub_link.model_copy(update={"url": url, "timeout_s": 5})
+        settings = site.settings.model_copy(update={"hub_link": link})
+        started = time.monotonic()
+        verdict = verify_against_hub(settings, site.reader, 1.0)
+        waited = time.monotonic() - started
+        assert "hub too slow" in verdict.unavailable and not verdict.rewritten
+        assert waited < 2.5 and 2 <= len(pages) <= 8  # not the 20 pages (3 s)
+        # Without a total wait (the CLI), every page is read.
+        assert len(fetch_anchors(link_options(settings))) == 20
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -171,6 +171,35 @@ def test_behind_a_terminator_the_certificate_header_names_the_site(
     assert len(env.stored(SITE)) == 1
 
 
+def test_the_hub_checks_the_header_certificate_against_the_sites_ca(
+    env: HubEnv, pki: TestCA, tmp_path: Path
+) -> None:
+    """A terminator that lets unverified certificates through (nginx's
+    ``ssl_verify_client optional_no_ca``): with the sites' CA configured, the hub
+    refuses a self-made certificate that names the site; the region's one delivers."""
+    options = HubWebOptions(client_cert_header="X-Client-Cert", client_cert_ca=pki.bundle)
+    app = create_hub_app(env.hub, options)
+    auth = {"Authorization": f"Bearer {env.tokens[SITE]}"}
+
+    def post(issued: Issued) -> httpx.Response:
+        header = {"X-Client-Cert": quote(issued.cert.read_text(), safe="")}
+        with TestClient(app) as client:
+            return client.post(f"/hub/api/v1/sites/{SITE}/events",
+                               json=batch([envelope(1)]), headers={**auth, **header})  # fmt: skip
+
+    forged = TestCA(tmp_path / "forger", "seuil test CA").issue("forged", SITE, server=False)
+    refused = post(forged)  # same CN, same CA name, not the region's signature
+    assert refused.status_code == 403 and refused.json()["code"] == "site_certificate_refused"
+    assert env.stored(SITE) == []
+    assert post(pki.issue("own", SITE, server=False)).status_code == 200
+    assert len(env.stored(SITE)) == 1
+    # A CA file that holds no certificate is a configuration error when the app is built.
+    empty = tmp_path / "empty.pem"
+    empty.write_text("")
+    with pytest.raises(ConfigurationError, match="client CA file"):
+        create_hub_app(env.hub, HubWebOptions(client_cert_ca=empty))
+
+
 def test_the_site_is_the_certificates_one_common_name(pki: TestCA) -> None:
     assert certificate_site(pki.issue("a", SITE, server=False).cert.read_text()) == SITE
     assert certificate_site("not a certificate") is None

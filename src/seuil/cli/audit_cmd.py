@@ -59,6 +59,17 @@ def verify_cmd(url: str | None = typer.Option(None, "--url", help=URL_HELP)) -> 
 
 
 def _report_anchors(anchors: AnchorVerdict) -> None:
+    if anchors.purged_too_early:
+        raise AuditChainBrokenError(
+            t(
+                f"purge du journal d'audit falsifiée : l'entrée {anchors.rewritten_seq}, "
+                "ancrée au centre régional il y a moins que la durée minimale de "
+                "conservation, a été supprimée (purgée trop tôt)",
+                f"audit trail purge forged: entry {anchors.rewritten_seq}, anchored at the "
+                "regional hub less than the shortest retention period ago, was deleted "
+                "(purged too early)",
+            )
+        )
     if anchors.rewritten:
         raise AuditChainBrokenError(
             t(

@@ -56,6 +56,7 @@ def serve(
         # With a client CA, each site's certificate must name its site (seuil.hub.tls).
         site_certificates=tls_client_ca is not None or hub.settings.site_certificates,
         client_cert_header=hub.settings.client_cert_header,
+        client_cert_ca=hub.settings.client_cert_ca,
     )
     app = create_hub_app(hub, options)
     scheme = "https" if tls else "http"

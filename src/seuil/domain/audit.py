@@ -126,7 +126,10 @@ class AnchorVerdict:
     ``rewritten_seq``: the first anchored entry that no longer hashes to the anchored
     value (or no longer exists): the chain was rewritten or cut since. ``purged``:
     anchors older than the retention checkpoint, whose entries are gone (not checkable,
-    not tampering). ``unavailable``: why the anchors could not be read (no check done).
+    not tampering). ``purged_too_early``: the checkpoint lies past an anchor sent within
+    the shortest lawful audit retention period, so the "purge" is a forgery (then
+    ``rewritten_seq`` is that anchor's seq). ``unavailable``: why the anchors could not
+    be read (no check done).
     """
 
     checked: int = 0
@@ -134,6 +137,7 @@ class AnchorVerdict:
     rewritten_seq: int | None = None
     anchored_hash: str = ""
     unavailable: str = ""
+    purged_too_early: bool = False
 
     @property
     def rewritten(self) -> bool:
@@ -141,18 +145,33 @@ class AnchorVerdict:
 
 
 def check_anchors(
-    anchors: Iterable[tuple[int, str]],
+    anchors: Iterable[tuple[int, str, datetime]],
     hashes: Callable[[Collection[int]], Mapping[int, str]],
     checkpoint_seq: int = 0,
     checkpoint_hash: str = GENESIS,
+    purgeable_before: datetime | None = None,
 ) -> AnchorVerdict:
-    """Check each anchor ``(seq, hash)``: the entry ``seq`` must still hash to ``hash``.
+    """Check each anchor ``(seq, hash, at)``: the entry ``seq`` must still hash to ``hash``.
 
     ``hashes(seqs)`` gives the stored hash of each entry that exists. An anchor at or
     before the retention checkpoint: the checkpoint's own entry is compared with the
     checkpoint's hash, earlier ones are counted as purged. Seq 0 is the empty chain.
+
+    ``purgeable_before``: no entry written since then can have been purged lawfully
+    (now minus the shortest audit retention the settings allow). An anchor sent at
+    ``at`` with the head at ``seq`` below the checkpoint proves the checkpoint's entry
+    was written after ``at``; if ``at`` is later than ``purgeable_before``, the purge is
+    a forgery (entries deleted, the chain recomputed, a matching ``audit.purge``
+    appended), not retention.
     """
-    wanted = sorted({(seq, digest) for seq, digest in anchors})
+    listed = list(anchors)
+    wanted = sorted({(seq, digest) for seq, digest, _ in listed})
+    if purgeable_before is not None and checkpoint_seq > 0:
+        early = [(seq, digest) for seq, digest, at in listed
+                 if 0 < seq < checkpoint_seq and at > purgeable_before]  # fmt: skip
+        if early:
+            seq, digest = max(early)
+            return AnchorVerdict(0, 0, seq, digest, purged_too_early=True)
     found = hashes([seq for seq, _ in wanted if seq > checkpoint_seq])
     checked = purged = 0
     for seq, digest in wanted:

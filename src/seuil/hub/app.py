@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from seuil.hub.nav import HUB_NAV
 from seuil.hub.runtime import Hub
+from seuil.hub.tls import load_client_ca
 from seuil.web import problems
 from seuil.web.auth import LoginRequiredError
 from seuil.web.security import BodySizeLimit, SecurityHeaders
@@ -38,6 +40,7 @@ class HubWebOptions:
     # site (seuil.hub.tls); behind a terminator, the header it puts the certificate in.
     site_certificates: bool = False
     client_cert_header: str | None = None
+    client_cert_ca: Path | None = None  # check the header's certificate against it
 
 
 def local_time(zone: ZoneInfo) -> Callable[[datetime, str], str]:
@@ -81,6 +84,7 @@ def create_hub_app(hub: Hub, options: HubWebOptions | None = None) -> FastAPI:
     app.state.hub = hub
     app.state.accounts = hub.accounts
     app.state.options = opts
+    app.state.client_cas = load_client_ca(opts.client_cert_ca) if opts.client_cert_ca else ()
     app.state.templates = hub_templates(opts.timezone)
     app.state.nav = HUB_NAV
     problems.install(app, render_error)
@@ -114,5 +118,6 @@ def app_from_env() -> FastAPI:
                             max_batch_bytes=settings.max_batch_bytes,
                             timezone=settings.timezone,
                             site_certificates=settings.site_certificates,
-                            client_cert_header=settings.client_cert_header)  # fmt: skip
+                            client_cert_header=settings.client_cert_header,
+                            client_cert_ca=settings.client_cert_ca)  # fmt: skip
     return create_hub_app(hub, options)

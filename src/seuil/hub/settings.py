@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -24,6 +25,10 @@ class HubSettings(BaseSettings):
     # header in which it passes the verified certificate (nginx: $ssl_client_escaped_cert).
     site_certificates: bool = False
     client_cert_header: str | None = Field(None, pattern=r"^[A-Za-z0-9-]{1,64}$")
+    # The CA bundle that signs the sites' certificates: the hub then checks that a
+    # certificate passed in ``client_cert_header`` is signed by it and valid (the
+    # terminator's check, again, should it let an unverified certificate through).
+    client_cert_ca: Path | None = None
 
     @field_validator("timezone")
     @classmethod

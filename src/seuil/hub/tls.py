@@ -21,19 +21,21 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from seuil.domain.errors import ConfigurationError
 
-__all__ = ["ClientCertificateProtocol", "certificate_site", "presented_certificate",
-           "uvicorn_tls_options"]  # fmt: skip
+__all__ = ["ClientCertificateProtocol", "certificate_site", "issued_by", "load_client_ca",
+           "presented_certificate", "uvicorn_tls_options"]  # fmt: skip
 
 
 def uvicorn_tls_options(
@@ -115,3 +117,34 @@ def certificate_site(pem: str) -> str | None:
         return None
     value = names[0].value
     return value if isinstance(value, str) else None
+
+
+def load_client_ca(path: Path) -> tuple[x509.Certificate, ...]:
+    """The CA certificates (PEM bundle) that sign the sites' client certificates, for
+    checking a certificate a terminator passes in a header."""
+    try:
+        cas = tuple(x509.load_pem_x509_certificates(path.read_bytes()))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"client CA file {path}: {exc}") from None
+    if not cas:
+        raise ConfigurationError(f"client CA file {path}: no certificate")
+    return cas
+
+
+def issued_by(pem: str, cas: Sequence[x509.Certificate], now: datetime) -> bool:
+    """Whether the client certificate ``pem`` is signed directly by one of ``cas`` and
+    valid at ``now``: the hub's own check of a certificate a terminator passed in a
+    header (in case the terminator let an unverified one through). No intermediates."""
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return False
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        return False
+    for ca in cas:
+        try:
+            cert.verify_directly_issued_by(ca)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return True
+    return False

@@ -299,19 +299,36 @@ def call_hub(
     return answer
 
 
-def fetch_anchors(options: LinkOptions, client: httpx.Client | None = None) -> list[AnchoredHead]:
+def fetch_anchors(
+    options: LinkOptions, client: httpx.Client | None = None, deadline_s: float | None = None
+) -> list[AnchoredHead]:
     """Every audit anchor the hub keeps for this site, oldest first (pages of the API).
-    Raises :class:`LinkError` when the hub cannot be asked or answers nonsense."""
+    Raises :class:`LinkError` when the hub cannot be asked or answers nonsense, or when
+    all the pages are not read within ``deadline_s`` (for all requests together: a page
+    waits for that, not for one request's timeout per page)."""
     own = client or httpx.Client(
         timeout=options.timeout_s,
         verify=link_tls_context(options.ca_file, options.client_cert_file,
                                 options.client_key_file),
     )  # fmt: skip
+    started = time.monotonic()
     found: list[AnchoredHead] = []
     try:
         while True:
             after = found[-1].seq if found else 0
-            answer = call_hub(own, options, "GET", ANCHORS_PATH, params={"after": after})
+            extra: dict[str, Any] = {}
+            if deadline_s is not None:
+                left = deadline_s - (time.monotonic() - started)
+                if left <= 0:
+                    raise _too_slow(len(found), deadline_s)
+                extra["timeout"] = min(options.timeout_s, left)
+            try:
+                answer = call_hub(own, options, "GET", ANCHORS_PATH, params={"after": after},
+                                  **extra)  # fmt: skip
+            except LinkError:
+                if deadline_s is not None and time.monotonic() - started >= deadline_s:
+                    raise _too_slow(len(found), deadline_s) from None
+                raise
             page = answer.get("anchors")
             if not isinstance(page, list):
                 raise LinkError("the hub's answer has no list of anchors")
@@ -327,3 +344,7 @@ def fetch_anchors(options: LinkOptions, client: httpx.Client | None = None) -> l
     finally:
         if client is None:
             own.close()
+
+
+def _too_slow(read: int, deadline_s: float) -> LinkError:
+    return LinkError(f"hub too slow: {read} anchors read in {deadline_s:g} s, not all")

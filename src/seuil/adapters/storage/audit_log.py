@@ -410,11 +410,18 @@ def _attested(log: SqlAuditLog, checkpoint: Checkpoint, verdict: ChainVerdict) -
     return verdict
 
 
-def verify_anchors(uow: SqlUnitOfWork, anchors: Iterable[tuple[int, str]]) -> AnchorVerdict:
-    """The chain against heads exported earlier (the hub's anchors): each anchored entry
-    must still hash to its anchored value; anchors before the purge checkpoint are
-    counted as purged. Run it with :func:`verify_audit`: the anchors catch a chain that
-    was rewritten wholesale (every hash recomputed), which verifies on its own."""
+def verify_anchors(
+    uow: SqlUnitOfWork,
+    anchors: Iterable[tuple[int, str, datetime]],
+    purgeable_before: datetime | None = None,
+) -> AnchorVerdict:
+    """The chain against heads exported earlier (the hub's anchors, ``(seq, hash, at)``):
+    each anchored entry must still hash to its anchored value; anchors before the purge
+    checkpoint are counted as purged, unless one was sent after ``purgeable_before``
+    (a purge that early is forged: see :func:`check_anchors`). Run it with
+    :func:`verify_audit`: the anchors catch a chain that was rewritten wholesale (every
+    hash recomputed), which verifies on its own."""
     log = uow.audit
     checkpoint = log.checkpoint() or Checkpoint(0, GENESIS)
-    return check_anchors(anchors, log.hashes, checkpoint.through_seq, checkpoint.through_hash)
+    return check_anchors(anchors, log.hashes, checkpoint.through_seq, checkpoint.through_hash,
+                         purgeable_before)  # fmt: skip

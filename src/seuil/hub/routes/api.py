@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -15,7 +16,7 @@ from seuil.domain.hub import MAX_BATCH_EVENTS, MAX_SEQ, EventKind
 from seuil.domain.permissions import Permission
 from seuil.hub.model import BatchFormatError, SiteCertificateError, SiteCredentialError
 from seuil.hub.runtime import Hub
-from seuil.hub.tls import certificate_site, presented_certificate
+from seuil.hub.tls import certificate_site, issued_by, presented_certificate
 from seuil.services.accounts import Identity
 from seuil.web.auth import client_address, requires
 
@@ -54,6 +55,15 @@ def _site_certificate(request: Request, site: str) -> None:
                 "certificat client du site requis (site client certificate required)"
             )
         return
+    cas = request.app.state.client_cas
+    if cas and not issued_by(pem, cas, datetime.now(UTC)):
+        logger.warning("hub api refused: client certificate for site %r not signed by the "
+                       "sites' CA (or expired) from %s", site[:32],
+                       client_address(request))  # fmt: skip
+        raise SiteCertificateError(
+            "certificat client non signé par l'autorité des sites, ou expiré (client "
+            "certificate not signed by the sites' CA, or expired)"
+        )
     named = certificate_site(pem)
     if named != site:
         logger.warning("hub api refused: client certificate of %r used for site %r from %s",

@@ -32,6 +32,7 @@ def verify_chain(request: Request, identity: Identity = requires(P.VIEW_AUDIT)) 
     anchors = None
     if a is not None:
         anchors = AnchorsOut(checked=a.checked, purged=a.purged, rewritten_seq=a.rewritten_seq,
+                             purged_too_early=a.purged_too_early,
                              unavailable=a.unavailable)  # fmt: skip
     return AuditVerifyOut(ok=v.ok and not (a and a.rewritten), entries=v.entries,
                           first_bad_seq=v.first_bad_seq, problem=v.problem,

@@ -166,6 +166,7 @@ class AnchorsOut(BaseModel):
     checked: int
     purged: int  # older than the retention checkpoint: not checkable
     rewritten_seq: int | None  # the first anchored entry that no longer matches
+    purged_too_early: bool  # a purge checkpoint past a recent anchor: a forged purge
     unavailable: str  # why the anchors were not checked ("" when they were)
 
 
