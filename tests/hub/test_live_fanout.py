@@ -392,6 +392,34 @@ def test_closing_a_worker_stops_its_threads_and_connections(
     assert wait_until(lambda: live.alive(first.hub) == 0, 5)
 
 
+def test_a_sender_whose_connection_went_stale_resends_on_a_fresh_one(
+    pg_url: str, first: HubEnv, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing pings the sender's idle connection: after a server restart, an idle
+    timeout or a terminated backend, the next batch is sent again on a new connection
+    instead of being lost while the database is up."""
+    live = Recorded(monkeypatch)
+    second = Hub(HubSettings(database_url=pg_url), fast_hashing=True)
+    try:
+        bus = fanout(second)
+        caplog.set_level(logging.DEBUG, logger=LOGGER)
+        heard = Heard(first.hub.bus)
+        bus.publish("board", {"n": 1})  # the sender connects
+        assert heard.wait_for("n", 1)
+        listener, sender = live.pids
+        with first.hub.db.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_terminate_backend(%(p)s)",
+                                        {"p": sender}).scalar()  # fmt: skip
+        assert wait_until(lambda: live.alive(first.hub) == 1, 5)  # the listener's only
+        bus.publish("board", {"n": 2})
+        assert heard.wait_for("n", 2)
+        assert heard.of("n") == [1, 2]
+        assert len(live.pids) == 3 and live.pids[0] == listener  # one fresh sender link
+        assert "stale" in caplog.text and "interrupted" not in caplog.text
+    finally:
+        second.close()
+
+
 def test_a_sqlite_trial_keeps_the_in_process_bus(tmp_path) -> None:  # type: ignore[no-untyped-def]
     hub = Hub(HubSettings(database_url=f"sqlite:///{tmp_path / 'hub.sqlite3'}"))
     try:
