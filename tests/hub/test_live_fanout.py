@@ -110,11 +110,10 @@ def test_an_incident_ingested_by_one_worker_reaches_the_others_stream(
         reader = Reader(f"http://{host}:{port}/events/board", cookie)
         try:
             assert reader.next(None)["comment"] == "seuil"  # subscribed on worker 2
-            started = time.monotonic()
             response = first.post(SITE, batch([envelope(1, EventKind.INCIDENT_OPENED)]))
             assert response.status_code == 200  # stored by worker 1
-            event = reader.next("incident")
-            assert time.monotonic() - started < 2.0
+            # delivered at all (its latency is measured by the benchmark, not here)
+            event = reader.next("incident", timeout=15)
             assert event["data"] == {"site": SITE, "incident_id": INCIDENT, "change": "site",
                                      "seq": 1}  # fmt: skip
             # An act at worker 2 reaches worker 1's bus (and worker 2's own stream).
@@ -278,19 +277,37 @@ def test_a_publisher_cut_from_the_database_never_raises_and_recovers(
     proxy = TcpProxy((upstream.host or "127.0.0.1", upstream.port or 5432))
     caplog.set_level(logging.INFO, logger=LOGGER)
     publisher = Hub(HubSettings(database_url=through(proxy, pg_url)), fast_hashing=True)
+    held = threading.Event()  # the sender is inside its (re)connection attempt
+    release = threading.Event()
     try:
-        fanout(publisher)
+        bus = fanout(publisher)
+        connect = bus._connect
+
+        def slow_connect():  # type: ignore[no-untyped-def]
+            held.set()
+            release.wait(30)  # as a connection attempt waiting for its timeout
+            return connect()
+
         heard = Heard(first.hub.bus)
         publisher.live.publish("board", {"n": 0})
         assert heard.wait_for("n", 0)
+        bus._connect = slow_connect  # type: ignore[method-assign]
         proxy.cut()
-        slowest = 0.0
-        for n in range(1, 21):
-            started = time.monotonic()
-            publisher.live.publish("board", {"n": n})
-            slowest = max(slowest, time.monotonic() - started)
-            time.sleep(0.05)
-        assert slowest < 0.2  # publishing never waited for the database
+
+        def publish_all() -> None:
+            for n in range(1, 21):
+                publisher.live.publish("board", {"n": n})
+                time.sleep(0.05)
+
+        # Publishing never waits for the database: all 20 return while the sender is
+        # stuck reconnecting (a publish waiting for it would never return here).
+        publishing = threading.Thread(target=publish_all)
+        publishing.start()
+        assert held.wait(10), "the sender never tried to reconnect"
+        publishing.join(15)
+        assert not publishing.is_alive() and not release.is_set()
+        release.set()
+        assert wait_until(lambda: "to the other processes interrupted" in caplog.text, 10)
         lost = [r for r in caplog.records if "to the other processes interrupted" in r.getMessage()]
         assert len(lost) == 1, [r.getMessage() for r in caplog.records]
         proxy.restore()
@@ -305,6 +322,7 @@ def test_a_publisher_cut_from_the_database_never_raises_and_recovers(
         assert sum("to the other processes restored" in r.getMessage()
                    for r in caplog.records) == 1  # fmt: skip
     finally:
+        release.set()
         publisher.close()
         proxy.close()
 
@@ -330,22 +348,76 @@ def test_ingestion_succeeds_when_its_notices_cannot_be_sent(
     assert caplog.text.count("to the other processes interrupted") == 1
 
 
-def _listeners(hub: Hub, channel: str) -> int:
-    with hub.db.connect() as conn:
-        return int(conn.exec_driver_sql(
-            "SELECT count(*) FROM pg_stat_activity WHERE query = %(q)s",
-            {"q": f'LISTEN "{channel}"'}).scalar() or 0)  # fmt: skip
+class Recorded:
+    """The backend pids of the live connections a hub opens (its listener and sender),
+    recorded as they connect: other hubs on the server (parallel runs) are not counted,
+    and a connection's current query (``LISTEN``, then its pings) does not matter."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.pids: list[int] = []
+        self._lock = threading.Lock()
+        monkeypatch.setattr("seuil.hub.runtime.pg_connector", self._connector)
+
+    def _connector(self, engine, timeout_s: int = 3):  # type: ignore[no-untyped-def]
+        connect = pg_connector(engine, timeout_s)
+
+        def recorded():  # type: ignore[no-untyped-def]
+            conn = connect()
+            with self._lock:
+                self.pids.append(conn.info.backend_pid)
+            return conn
+
+        return recorded
+
+    def alive(self, hub: Hub) -> int:
+        with self._lock:
+            pids = list(self.pids)
+        with hub.db.connect() as conn:
+            return int(conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%(p)s) "
+                "AND application_name = 'seuil live'", {"p": pids}).scalar() or 0)  # fmt: skip
 
 
-def test_closing_a_worker_stops_its_threads_and_connections(pg_url: str, first: HubEnv) -> None:
+def test_closing_a_worker_stops_its_threads_and_connections(
+    pg_url: str, first: HubEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = Recorded(monkeypatch)
     second = Hub(HubSettings(database_url=pg_url), fast_hashing=True)
     bus = fanout(second)
     bus.publish("board", {"n": 1})  # the sender connects too
     assert Heard(first.hub.bus).wait_for("n", 1)
-    assert _listeners(first.hub, bus.channel) == 2
+    assert len(live.pids) == 2 and live.alive(first.hub) == 2  # listener and sender
     second.close()
     assert not [t for t in threading.enumerate() if t.name.endswith(bus.origin)]
-    assert wait_until(lambda: _listeners(first.hub, bus.channel) == 1, 5)
+    assert wait_until(lambda: live.alive(first.hub) == 0, 5)
+
+
+def test_a_sender_whose_connection_went_stale_resends_on_a_fresh_one(
+    pg_url: str, first: HubEnv, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing pings the sender's idle connection: after a server restart, an idle
+    timeout or a terminated backend, the next batch is sent again on a new connection
+    instead of being lost while the database is up."""
+    live = Recorded(monkeypatch)
+    second = Hub(HubSettings(database_url=pg_url), fast_hashing=True)
+    try:
+        bus = fanout(second)
+        caplog.set_level(logging.DEBUG, logger=LOGGER)
+        heard = Heard(first.hub.bus)
+        bus.publish("board", {"n": 1})  # the sender connects
+        assert heard.wait_for("n", 1)
+        listener, sender = live.pids
+        with first.hub.db.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_terminate_backend(%(p)s)",
+                                        {"p": sender}).scalar()  # fmt: skip
+        assert wait_until(lambda: live.alive(first.hub) == 1, 5)  # the listener's only
+        bus.publish("board", {"n": 2})
+        assert heard.wait_for("n", 2)
+        assert heard.of("n") == [1, 2]
+        assert len(live.pids) == 3 and live.pids[0] == listener  # one fresh sender link
+        assert "stale" in caplog.text and "interrupted" not in caplog.text
+    finally:
+        second.close()
 
 
 def test_a_sqlite_trial_keeps_the_in_process_bus(tmp_path) -> None:  # type: ignore[no-untyped-def]

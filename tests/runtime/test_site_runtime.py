@@ -60,6 +60,23 @@ class Decisions:
 
 
 @pytest.fixture
+def steps(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """Records when a demo camera's person walks through (requested before ``runtime``,
+    whose cameras bind ``walk_through`` when they are built)."""
+    from seuil.adapters.cameras.presentation import PresentationSource
+
+    seen: list[str] = []
+    walk = PresentationSource.walk_through
+
+    def walk_through(self, door_open_s: float = 0.0) -> None:  # type: ignore[no-untyped-def]
+        seen.append("walked through")
+        walk(self, door_open_s)
+
+    monkeypatch.setattr(PresentationSource, "walk_through", walk_through)
+    return seen
+
+
+@pytest.fixture
 def runtime(tmp_path, shared, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.delenv("SEUIL_SITE_KEY", raising=False)
     site = build_site(make_settings(tmp_path))
@@ -86,9 +103,12 @@ def _enrolled_credential(rt, shared: Path) -> tuple[str, str]:  # type: ignore[n
 
 @pytest.mark.slow
 def test_a_presentation_is_decided_shown_live_and_a_revoked_card_raises_an_incident(
-    runtime, shared
+    steps, runtime, shared
 ) -> None:
     decisions = Decisions()
+    runtime.site.bus.listen(
+        lambda topic, _: steps.append("published") if topic == "gate.decision" else None
+    )
     runtime.site.bus.listen(decisions)
     text, credential_id = _enrolled_credential(runtime, shared)
     runtime.start_background()
@@ -99,6 +119,9 @@ def test_a_presentation_is_decided_shown_live_and_a_revoked_card_raises_an_incid
     assert first["gate_id"] == "entree"
     assert first["credential_id"] == credential_id
     assert first["decision"] == "grant", first
+    # the person let in left the camera's view before the decision was announced: a
+    # presentation queued meanwhile waits for the door instead of being cut off
+    assert steps[:2] == ["walked through", "published"]
 
     runtime.site.credentials.revoke("cpe", credential_id, RevocationReason.LOST)
     time.sleep(4)  # the gate's cooldown for the same credential

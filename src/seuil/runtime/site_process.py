@@ -462,10 +462,12 @@ def build_runtime(
     let_in: dict[str, Callable[[], None]] = {}  # demo cameras: the person walks through
 
     def decided(decision: GateDecision) -> None:
-        runtime.on_decision(decision)
+        # The person walks through before the decision is published: a presentation
+        # queued in between would otherwise start and be cut off by this walk-through.
         leave = let_in.get(decision.gate_id)
         if leave is not None and decision.decision is Decision.GRANT:
             leave()
+        runtime.on_decision(decision)
 
     lanes, skipped = build_gate_lanes(
         site, config, decided, site_mode=mode, heightened=runtime.heightened,

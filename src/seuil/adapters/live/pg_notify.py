@@ -7,8 +7,9 @@ of them. :class:`PgNotifyBus` implements the same ``publish`` as :class:`MemoryL
   the notice for a sender thread, which sends it with ``pg_notify`` on the hub's own
   database. The callers (hub ingestion and use cases) publish *after* their commit, so
   a notice can never announce a change another process cannot read yet. The sender
-  has its own autocommit connection: publish never blocks and never raises (a notice
-  that cannot be sent is logged and lost; the pages' periodic refresh covers it);
+  has its own autocommit connection: publish never blocks and never raises (a batch
+  failing on the kept connection is sent again once on a fresh one; a notice that
+  still cannot be sent is logged and lost; the pages' periodic refresh covers it);
 - one listener thread per process holds its own connection, ``LISTEN``s on the
   channel and republishes every notice of the other processes into the local bus that
   the server-sent-event streams read (its own notices are recognised by an origin id
@@ -198,10 +199,7 @@ class PgNotifyBus:
                 outage.lost += len(notices)  # still in the backoff after a failure
             elif notices:
                 try:
-                    conn = conn if conn is not None and not conn.closed else self._connect()
-                    with conn.transaction(), conn.cursor() as cur:
-                        cur.executemany("SELECT pg_notify(%s, %s)",
-                                        [(self.channel, n) for n in notices])  # fmt: skip
+                    conn = self._send(conn, notices)
                     outage.ended()
                     delay = 0.1
                 except Exception as exc:
@@ -212,6 +210,33 @@ class PgNotifyBus:
             if stopping:
                 break
         self._close(conn)
+
+    def _send(
+        self, conn: psycopg.Connection[Any] | None, notices: list[str]
+    ) -> psycopg.Connection[Any]:
+        """Sends one batch and returns the connection to keep. The connection may have
+        gone stale since the last batch (server restart, terminated backend, idle
+        timeout: nothing pings it), so a batch failing on a reused connection is tried
+        once more on a fresh one; a failure on a fresh connection is an outage."""
+        if conn is not None and not conn.closed:
+            try:
+                self._notify(conn, notices)
+                return conn
+            except psycopg.Error as exc:
+                log.debug("live notify connection stale (%s); reconnecting", _first_line(exc))
+                self._close(conn)
+        conn = self._connect()
+        try:
+            self._notify(conn, notices)
+        except BaseException:
+            self._close(conn)
+            raise
+        return conn
+
+    def _notify(self, conn: psycopg.Connection[Any], notices: list[str]) -> None:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany("SELECT pg_notify(%s, %s)",
+                            [(self.channel, n) for n in notices])  # fmt: skip
 
     # -- listener thread ---------------------------------------------------------------
 
