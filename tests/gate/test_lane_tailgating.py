@@ -12,11 +12,10 @@ already counted, so one person is one person; Biden after Obama is still two.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import cv2
 import numpy as np
 import pytest
+from tests.lane_clock import T0, LaneClock
 
 from seuil.adapters.doors.simulated import SimulatedDoor
 from seuil.adapters.video_file import iter_video_frames
@@ -25,7 +24,6 @@ from seuil.domain.tracks import TrackCounter
 from seuil.gate.lane_control import DoorLane
 from seuil.gate.track_faces import TrackFaces
 
-T0 = datetime(2026, 11, 30, 7, 55, tzinfo=UTC)
 GRANT = GateDecision("entree", T0, Decision.GRANT, credential_id="c1", person_ref="P-1")
 
 
@@ -69,19 +67,8 @@ def test_track_counter_on_real_faces(gate_engine, clips):
     assert _count(gate_engine.detector, obama[:6] + gap + biden[:6]) == 2
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def now(self) -> datetime:
-        return self.t
-
-    def mono(self) -> float:
-        return (self.t - T0).total_seconds()
-
-
 def _lane(gate_engine, faces=None):
-    clock = Clock()
+    clock = LaneClock()
     events: list[GateDecision] = []
     lane = DoorLane("entree", SimulatedDoor("portillon", clock), clock, events.append,
                     pulse_s=3.0, after_s=2.0, detect=gate_engine.detector.detect,
@@ -94,8 +81,8 @@ def _through(lane, clock, frames):
     for frame in frames:
         lane.on_frame(frame)
         lane.tick()
-        clock.t += timedelta(seconds=0.125)  # 8 fps
-    clock.t += timedelta(seconds=5)
+        clock.advance(0.125)  # 8 fps
+    clock.advance(5)
     lane.tick()
 
 

@@ -20,11 +20,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from tests.gateway.conftest import broker  # noqa: F401 (fixture: the real Mosquitto)
+from tests.lane_clock import LaneClock
 
 from seuil.adapters.doors.mqtt_door import MqttDoor, MqttOptions
 from seuil.bootstrap import build_gate_lanes
@@ -34,19 +34,6 @@ from seuil.domain.lane import AirlockState, AlertKind, DoorAction, DoorState, La
 from seuil.gate.lane_control import AirlockLane, DoorLane
 from seuil.services.gate_signals import signal_from_lane_alert
 from seuil.site_config import parse_site_config
-
-T0 = datetime(2026, 11, 30, 7, 55, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def now(self) -> datetime:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += timedelta(seconds=seconds)
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
@@ -116,7 +103,7 @@ def _door(broker, devices, name):  # noqa: F811
 
 
 def test_airlock_on_mqtt_doors_inner_opens_only_after_outer_reports_closed(broker, devices):  # noqa: F811
-    clock = Clock()
+    clock = LaneClock()
     events: list[GateDecision] = []
     outer, inner = _door(broker, devices, "sas-ext"), _door(broker, devices, "sas-int")
     lane = AirlockLane("sas", outer, inner, clock, events.append, outer_pulse_s=2.0,
@@ -168,7 +155,7 @@ def test_airlock_on_mqtt_doors_inner_opens_only_after_outer_reports_closed(broke
 
 
 def test_door_lane_follows_pushes_and_reads_again_after_the_link_drops(broker, devices):  # noqa: F811
-    clock = Clock()
+    clock = LaneClock()
     door = _door(broker, devices, "portillon")
     lane = DoorLane("entree", door, clock, lambda d: None, watch_state=True)
     lane.poll_s = 0.0  # a round trip would be allowed at every tick: pushes spare them

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from tests.hub.conftest import OTHER, SITE, HubEnv, batch, envelope
 from tests.hub.servers import serving
 from tests.services.conftest import make_settings
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, MovableClock
 
 from seuil.adapters.auth import Argon2Hasher, TotpCodes
 from seuil.adapters.hub_link.forwarder import HubForwarder, fetch_anchors
@@ -33,16 +33,6 @@ from seuil.settings import HubLinkSettings
 from seuil.web import WebOptions, create_app
 
 NOW = datetime.now(UTC)
-
-
-class MovableClock:
-    """The site's injected clock: anchors carry its time, the audit check reads it."""
-
-    def __init__(self, now: datetime) -> None:
-        self.at = now
-
-    def now(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ and a fake clock; the people are played by hand (``push``/``close``) and by face
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
+from tests.lane_clock import LaneClock
 
 from seuil.adapters.doors.simulated import SimulatedDoor
 from seuil.domain.errors import DeviceError
@@ -20,28 +21,6 @@ from seuil.gate.lane_control import AirlockLane, DoorLane
 
 T0 = datetime(2026, 11, 30, 7, 50, tzinfo=UTC)
 GRANT = GateDecision("sas", T0, Decision.GRANT, credential_id="c1", person_ref="P-1")
-
-
-class Clock:
-    """The site's wall clock and a monotonic one; both advance, only the wall clock jumps."""
-
-    def __init__(self) -> None:
-        self.t = T0
-        self.m = 0.0
-
-    def now(self) -> datetime:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += timedelta(seconds=seconds)
-        self.m += seconds
-
-    def jump(self, seconds: float) -> None:
-        """The wall clock is set (NTP, a hand on the settings): monotonic time is not."""
-        self.t += timedelta(seconds=seconds)
-
-    def mono(self) -> float:
-        return self.m
 
 
 def _box(x: int, y: int = 100, w: int = 80) -> FaceBox:
@@ -171,7 +150,7 @@ def test_counter_refuses_bad_settings():
 
 
 def _door_lane(boxes_per_frame=None, **kwargs):
-    clock = Clock()
+    clock = LaneClock(T0)
     door = SimulatedDoor("portillon", clock)
     events: list[GateDecision] = []
     frames = iter(boxes_per_frame or [])
@@ -213,7 +192,7 @@ def test_a_second_person_through_the_same_opening_is_tailgating():
 def test_a_detector_that_fails_costs_its_frames_not_the_lane():
     """The tailgating watch's detection raising (a broken engine): the lane keeps its
     door, closes its opening and counts the frames it could read."""
-    clock = Clock()
+    clock = LaneClock(T0)
     door = SimulatedDoor("portillon", clock)
     events: list[GateDecision] = []
     calls = iter(range(1000))
@@ -310,7 +289,7 @@ def test_door_lane_watches_a_forced_door():
 
 
 def _airlock(**kwargs):
-    clock = Clock()
+    clock = LaneClock(T0)
     outer, inner = SimulatedDoor("sas-ext", clock), SimulatedDoor("sas-int", clock)
     events: list[GateDecision] = []
     lane = AirlockLane("sas", outer, inner, clock, events.append, outer_pulse_s=3.0,

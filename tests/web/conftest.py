@@ -21,8 +21,8 @@ PASSWORD = "correct horse battery"
 
 
 class MovableClock:
-    def __init__(self) -> None:
-        self.at = datetime(2025, 10, 6, 8, 0, tzinfo=UTC)
+    def __init__(self, at: datetime | None = None) -> None:
+        self.at = at or datetime(2025, 10, 6, 8, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self.at
